@@ -1,0 +1,94 @@
+/**
+ * Hot float64 kernels behind one small interface, so that a faster backend (WebAssembly SIMD)
+ * can replace the plain-TypeScript reference without touching models or training.
+ *
+ * Matrices are row-major `Float64Array` blocks addressed by an offset; vectors have stride 1.
+ * Kernels trust their callers (no bounds checks) and never allocate.
+ */
+export interface Kernels {
+  readonly name: string;
+  /** Σ_j x_j y_j over n entries. */
+  dot(n: number, x: Float64Array, xo: number, y: Float64Array, yo: number): number;
+  /** y ← y + a·x. */
+  axpy(n: number, a: number, x: Float64Array, xo: number, y: Float64Array, yo: number): void;
+  /** y ← A x + beta·y, A is m×n row-major at offset ao. */
+  gemv(m: number, n: number, A: Float64Array, ao: number, x: Float64Array, xo: number, y: Float64Array, yo: number, beta: number): void;
+  /** y ← Aᵀ x + beta·y, A is m×n row-major (x has m entries, y has n). */
+  gemvT(m: number, n: number, A: Float64Array, ao: number, x: Float64Array, xo: number, y: Float64Array, yo: number, beta: number): void;
+  /** A ← A + alpha·x yᵀ (A is m×n, x has m entries, y has n). */
+  ger(m: number, n: number, alpha: number, x: Float64Array, xo: number, y: Float64Array, yo: number, A: Float64Array, ao: number): void;
+  /**
+   * C ← alpha·op(A)·op(B) + beta·C, C is m×n; op(A) is m×k, op(B) is k×n; `transA`/`transB` read the
+   * stored matrix transposed (A stored k×m, B stored n×k).
+   */
+  gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, A: Float64Array, ao: number, B: Float64Array, bo: number, beta: number, C: Float64Array, co: number): void;
+}
+
+/** Plain TypeScript reference kernels. */
+export const jsKernels: Kernels = {
+  name: 'js',
+  dot(n, x, xo, y, yo) {
+    let s = 0;
+    for (let j = 0; j < n; j++) s += x[xo + j] * y[yo + j];
+    return s;
+  },
+  axpy(n, a, x, xo, y, yo) {
+    for (let j = 0; j < n; j++) y[yo + j] += a * x[xo + j];
+  },
+  gemv(m, n, A, ao, x, xo, y, yo, beta) {
+    for (let i = 0; i < m; i++) {
+      let s = 0;
+      const row = ao + i * n;
+      for (let j = 0; j < n; j++) s += A[row + j] * x[xo + j];
+      y[yo + i] = beta === 0 ? s : s + beta * y[yo + i];
+    }
+  },
+  gemvT(m, n, A, ao, x, xo, y, yo, beta) {
+    if (beta === 0) for (let j = 0; j < n; j++) y[yo + j] = 0;
+    else if (beta !== 1) for (let j = 0; j < n; j++) y[yo + j] *= beta;
+    for (let i = 0; i < m; i++) {
+      const xi = x[xo + i];
+      if (xi === 0) continue;
+      const row = ao + i * n;
+      for (let j = 0; j < n; j++) y[yo + j] += A[row + j] * xi;
+    }
+  },
+  ger(m, n, alpha, x, xo, y, yo, A, ao) {
+    for (let i = 0; i < m; i++) {
+      const a = alpha * x[xo + i];
+      if (a === 0) continue;
+      const row = ao + i * n;
+      for (let j = 0; j < n; j++) A[row + j] += a * y[yo + j];
+    }
+  },
+  gemm(transA, transB, m, n, k, alpha, A, ao, B, bo, beta, C, co) {
+    for (let i = 0; i < m; i++) {
+      const crow = co + i * n;
+      if (beta === 0) for (let j = 0; j < n; j++) C[crow + j] = 0;
+      else if (beta !== 1) for (let j = 0; j < n; j++) C[crow + j] *= beta;
+      for (let l = 0; l < k; l++) {
+        const a = alpha * (transA ? A[ao + l * m + i] : A[ao + i * k + l]);
+        if (a === 0) continue;
+        if (transB) for (let j = 0; j < n; j++) C[crow + j] += a * B[bo + j * k + l];
+        else {
+          const brow = bo + l * n;
+          for (let j = 0; j < n; j++) C[crow + j] += a * B[brow + j];
+        }
+      }
+    }
+  },
+};
+
+let active: Kernels = jsKernels;
+
+/** The kernels in use. */
+export function kernels(): Kernels {
+  return active;
+}
+
+/** Replace the kernels in use (e.g. by a WebAssembly backend); returns the previous ones. */
+export function setKernels(k: Kernels): Kernels {
+  const prev = active;
+  active = k;
+  return prev;
+}

@@ -1,0 +1,34 @@
+/**
+ * The one place where test tolerances live (float64). Compare as |a − b| ≤ tol·max(1, |a|, |b|).
+ * Never loosen one to make a test pass: find out why it fails.
+ */
+import assert from 'node:assert/strict';
+
+export const TOL = {
+  /** Exact identities evaluated in floating point (homogeneity with powers of two, Euler). */
+  identity: 1e-12,
+  /** Central-difference gradient checks (h ≈ 1e-5, error O(h²) plus rounding). */
+  finiteDifference: 1e-6,
+  /** Closed forms that agree up to a few roundings (attacks on linear predictors). */
+  closedForm: 1e-12,
+  /** Reproduction of the golden trace (THEORY §8). */
+  golden: 1e-9,
+  /** Projections onto ℓp balls found by a 1-D root find. */
+  rootFind: 1e-10,
+} as const;
+
+/** |a − b| ≤ tol·max(1, |a|, |b|). */
+export function close(a: number, b: number, tol: number): boolean {
+  return Math.abs(a - b) <= tol * Math.max(1, Math.abs(a), Math.abs(b));
+}
+
+/** Assert `close`, with a message naming both values. */
+export function assertClose(a: number, b: number, tol: number, what = 'value'): void {
+  assert.ok(close(a, b, tol), `${what}: ${a} vs ${b} (|diff| = ${Math.abs(a - b)}, tol ${tol})`);
+}
+
+/** Element-wise `assertClose` for arrays of equal length. */
+export function assertAllClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what = 'array'): void {
+  assert.equal(a.length, b.length, `${what}: lengths ${a.length} vs ${b.length}`);
+  for (let i = 0; i < a.length; i++) assertClose(a[i], b[i], tol, `${what}[${i}]`);
+}
