@@ -1,0 +1,74 @@
+import { Command, CommanderError, Option } from 'commander';
+import { AdvbiasError, InputError } from '../errors.ts';
+import { trainCommand, type TrainFlags } from './train.ts';
+import { VERSION } from './version.ts';
+
+/** Exit codes: 0 ok, 1 a run failed (non-finite value, unexpected error), 2 bad input, 130 interrupted. */
+export const EXIT_INPUT = 2;
+export const EXIT_FAILED = 1;
+
+function buildProgram(result: { code: number }): Command {
+  const program = new Command('advbias')
+    .description('Adversarial training of homogeneous networks and its implicit bias (Lyu & Zhu, TPAMI 2025)')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError('(run advbias --help for usage)');
+
+  program
+    .command('train')
+    .description('train a homogeneous model, optionally adversarially, and measure margins and direction')
+    .option('--config <file>', 'JSON file with the settings below (camelCase names); flags override it')
+    .option('--data <spec>', 'FILE.json | FILE.csv | s1 | s2 | s2-mirrored | synthetic:n=..,d=..,margin=..,seed=.. | mnist:DIGITS (default s2)')
+    .option('--model <kind>', 'linear | deep-linear | diagonal | diagonal-pm | conv | relu-mlp (default deep-linear)')
+    .option('--depth <L>', 'number of weight layers (default 2)')
+    .option('--width <m>', 'hidden width, or a comma list per hidden layer (default 10)')
+    .option('--leak <slope>', 'leaky-ReLU slope for relu-mlp (default 0)')
+    .option('--attack <kind>', 'none | exact | fgsm | fgm | pgd (default none)')
+    .option('--p <p>', 'perturbation norm: 1 | 2 | inf | any number ≥ 1 (default inf)')
+    .option('--eps <eps>', 'perturbation radius ε ≥ 0 (default 0)')
+    .option('--attack-steps <K>', 'PGD steps (default 10)')
+    .option('--attack-step-size <alpha>', 'PGD step size (default 2.5·ε/K)')
+    .option('--random-start', 'PGD starts at a seeded random point of the ball')
+    .option('--loss <kind>', 'exp | logistic (default exp)')
+    .option('--schedule <kind>', 'constant | loss-scaled | loss-based (default loss-scaled)')
+    .option('--lr <eta>', 'learning rate η₀ (default 0.1)')
+    .option('--lr-decay <kind>', 'none | sqrt: η_t = η₀/√(t+1) (default sqrt for loss-scaled, else none)')
+    .option('--step-form <form>', 'sphere | direct: loss-scaled step η/(ρ^{L−2}L) or η/L (default sphere)')
+    .option('--steps <T>', 'number of updates (default 10000)')
+    .option('--batch-size <B>', 'mini-batch size, 0 = full batch (default 0)')
+    .option('--init-scale <s>', 'initialization scale (default 1)')
+    .option('--seed <n>', 'seed of every random choice (default 0)')
+    .option('--reference <file>', 'JSON {"direction": number[]}: report the angle of β/‖β‖ to it')
+    .option('--record <spec>', 'history steps: log | log:N per decade | every:N (default log)')
+    .option('--out <dir>', 'write result.json and history.csv there')
+    .option('--json', 'print exactly one JSON object {"config", "final", "history", "run"} on stdout')
+    .addOption(new Option('--no-progress', 'hide the progress bar').hideHelp())
+    .action((opts: TrainFlags) => {
+      result.code = trainCommand(opts);
+    });
+  return program;
+}
+
+/** Run the CLI on argv (without node and script); returns the exit code. Never throws. */
+export async function main(argv: string[]): Promise<number> {
+  const result = { code: 0 };
+  const program = buildProgram(result);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return result.code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander already printed its one-line message (help and version exit 0).
+      return e.exitCode === 0 ? 0 : EXIT_INPUT;
+    }
+    if (e instanceof AdvbiasError) {
+      process.stderr.write(`advbias: ${e.message}\n`);
+      return e instanceof InputError ? EXIT_INPUT : EXIT_FAILED;
+    }
+    const err = e as Error;
+    process.stderr.write(`advbias: internal error: ${err?.message ?? String(e)} (set ADVBIAS_DEBUG=1 for the stack trace; please report it)\n`);
+    if (process.env.ADVBIAS_DEBUG) process.stderr.write(`${err?.stack}\n`);
+    return EXIT_FAILED;
+  }
+}

@@ -1,0 +1,249 @@
+import { readFileSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import { InputError } from '../errors.ts';
+import { parseTrainConfig, configToJson, type TrainConfig } from '../train/config.ts';
+import { parseRecordSpec } from '../train/record.ts';
+import { train, type TrainResult } from '../train/trainer.ts';
+import { createModel } from '../models/registry.ts';
+import { validateAttackConfig } from '../attacks/index.ts';
+import type { AttackConfig } from '../attacks/attack.ts';
+import type { Model } from '../models/model.ts';
+import type { Dataset } from '../data/dataset.ts';
+import { loadData } from '../node/load-data.ts';
+import { formatNormExponent } from '../linalg/norms.ts';
+import type { Measurement } from '../metrics/measure.ts';
+import { toJson, csvHeader, csvRow } from './output.ts';
+import { VERSION } from './version.ts';
+
+/** Flags of `advbias train` as commander hands them over (strings, booleans). */
+export interface TrainFlags {
+  [key: string]: string | boolean | undefined;
+}
+
+/** Config fields that take numbers, and how flags spell them. */
+const NUMBER_FIELDS = ['depth', 'leak', 'eps', 'attackSteps', 'attackStepSize', 'lr', 'steps', 'batchSize', 'initScale', 'seed'] as const;
+const STRING_FIELDS = ['data', 'model', 'attack', 'loss', 'schedule', 'lrDecay', 'stepForm', 'reference', 'record', 'p'] as const;
+
+function parseNumberFlag(field: string, text: string): number {
+  const flag = '--' + field.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+  const t = text.trim();
+  const v = Number(t);
+  if (t === '' || !Number.isFinite(v)) throw new InputError(`invalid ${flag} "${text}": expected a number`, field);
+  return v;
+}
+
+/** Read the JSON config file named by --config. */
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new InputError(`cannot read config file "${path}": ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 'config');
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`config file "${path}" is not valid JSON: ${(e as Error).message}`, 'config');
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new InputError(`config file "${path}" must hold a JSON object of settings`, 'config');
+  return raw as Record<string, unknown>;
+}
+
+/** Merge defaults ← config file ← flags and validate. */
+export function resolveTrainConfig(flags: TrainFlags): TrainConfig {
+  const raw: Record<string, unknown> = typeof flags.config === 'string' ? readConfigFile(flags.config) : {};
+  const fromFlags = new Set<string>();
+  for (const f of NUMBER_FIELDS) {
+    const v = flags[f];
+    if (typeof v === 'string') {
+      raw[f] = parseNumberFlag(f, v);
+      fromFlags.add(f);
+    }
+  }
+  for (const f of STRING_FIELDS) {
+    const v = flags[f];
+    if (typeof v === 'string') {
+      raw[f] = v;
+      fromFlags.add(f);
+    }
+  }
+  if (typeof flags.width === 'string') {
+    const parts = flags.width.split(',').map((s) => parseNumberFlag('width', s));
+    raw.width = parts.length === 1 ? parts[0] : parts;
+    fromFlags.add('width');
+  }
+  if (flags.randomStart === true) {
+    raw.randomStart = true;
+    fromFlags.add('randomStart');
+  }
+  return parseTrainConfig(raw, fromFlags, typeof flags.config === 'string' ? `config file "${flags.config}"` : 'config');
+}
+
+/** The attack settings of a config (α defaults to 2.5·ε/K, Madry et al.). */
+export function attackFromConfig(c: TrainConfig): AttackConfig {
+  const stepSize = c.attackStepSize ?? (c.eps > 0 ? (2.5 * c.eps) / c.attackSteps : 1);
+  return validateAttackConfig({ kind: c.attack, p: c.p, eps: c.eps, steps: c.attackSteps, stepSize, randomStart: c.randomStart });
+}
+
+/** Read a reference direction file {"direction": number[]}. */
+export function readReference(path: string, d: number): Float64Array {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(`cannot read reference file "${path}": ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 'reference');
+  }
+  const dir = (raw as { direction?: unknown } | null)?.direction;
+  if (!Array.isArray(dir) || dir.some((v) => typeof v !== 'number' || !Number.isFinite(v)))
+    throw new InputError(`reference file "${path}": "direction" must be an array of finite numbers`, 'reference');
+  if (dir.length !== d) throw new InputError(`reference file "${path}": direction has ${dir.length} entries, the data has d = ${d}`, 'reference');
+  if (dir.every((v) => v === 0)) throw new InputError(`reference file "${path}": direction is the zero vector`, 'reference');
+  return Float64Array.from(dir as number[]);
+}
+
+/** Build the model a config asks for on this data. */
+export function modelFromConfig(c: TrainConfig, data: Dataset): Model {
+  const hidden = c.model === 'deep-linear' || c.model === 'relu-mlp';
+  return createModel({
+    kind: c.model,
+    inputDim: data.d,
+    depth: c.model === 'linear' ? undefined : c.depth,
+    width: hidden ? c.width : undefined,
+    outputs: data.binary ? 1 : data.classes,
+    leak: c.model === 'relu-mlp' ? c.leak : undefined,
+  });
+}
+
+/** Run a training config to the end (or until `shouldStop`), streaming rows to `onRecord`. */
+export function runTrainConfig(
+  c: TrainConfig,
+  hooks: { onRecord?: (m: Measurement) => void; onStep?: (t: number) => void; shouldStop?: () => boolean } = {},
+): { result: TrainResult; data: Dataset; model: Model } {
+  const data = loadData(c.data);
+  const model = modelFromConfig(c, data);
+  const attack = attackFromConfig(c);
+  const reference = c.reference ? readReference(c.reference, data.d) : undefined;
+  const record = parseRecordSpec(c.record)!;
+  const decay = c.lrDecay ?? (c.schedule === 'loss-scaled' ? 'sqrt' : 'none');
+  const result = train({
+    model,
+    data,
+    attack,
+    loss: c.loss,
+    schedule: { kind: c.schedule, lr: c.lr, decay, form: c.stepForm },
+    steps: c.steps,
+    batchSize: c.batchSize,
+    initScale: c.initScale,
+    seed: c.seed,
+    record,
+    reference,
+    ...hooks,
+  });
+  return { result, data, model };
+}
+
+/** The JSON document of a run: {"config", "final", "history", ...}. */
+export function resultDocument(c: TrainConfig, r: TrainResult, model: Model, data: Dataset): Record<string, unknown> {
+  return {
+    config: configToJson(c),
+    final: r.final,
+    history: r.history,
+    run: {
+      version: VERSION,
+      stepsDone: r.stepsDone,
+      interrupted: r.interrupted,
+      rollbacks: r.rollbacks,
+      model: { ...model.spec, order: model.order, numParams: model.numParams },
+      data: { name: data.name, n: data.n, d: data.d, binary: data.binary, classes: data.classes },
+    },
+  };
+}
+
+function fmt(v: number | undefined, digits = 6): string {
+  if (v === undefined) return '—';
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e6) ? v.toExponential(digits - 1) : v.toFixed(digits);
+}
+
+/** A readable end-of-run summary. */
+export function summaryText(c: TrainConfig, r: TrainResult, model: Model, data: Dataset): string {
+  const f = r.final;
+  const lines = [
+    `advbias train — ${model.kind} (L = ${model.order}, ${model.numParams} parameters) on ${data.name} (n = ${data.n}, d = ${data.d})`,
+    `  attack ${c.attack}${c.attack === 'none' ? '' : ` (p = ${formatNormExponent(c.p)}, ε = ${c.eps})`}, loss ${c.loss}, schedule ${c.schedule}, lr ${c.lr}, seed ${c.seed}`,
+    `  steps ${r.stepsDone}${r.interrupted ? ' (interrupted)' : ''}${r.rollbacks ? `, ${r.rollbacks} rollbacks` : ''}`,
+    `  log-loss                 ${fmt(f.logLoss)}`,
+    `  normalized margin        ${fmt(f.normalizedMargin)} (clean)   ${fmt(f.adversarialNormalizedMargin)} (adversarial)`,
+    `  smoothed margin          ${fmt(f.smoothedMargin)}`,
+    `  accuracy                 ${fmt(f.trainAccuracy, 4)} (clean)   ${fmt(f.robustAccuracy, 4)} (robust)`,
+  ];
+  if (f.attackGap !== undefined) lines.push(`  attack gap               ${fmt(f.attackGap)} (training attack vs exact worst case)`);
+  if (f.referenceAngleDeg !== undefined) lines.push(`  direction error          ${fmt(f.referenceAngleDeg)}° (1 − cos = ${fmt(f.referenceOneMinusCos)})`);
+  if (f.predictor && f.predictor.length <= 8) {
+    const ang = f.predictor.length === 2 ? `, angle ${fmt((Math.atan2(f.predictor[1], f.predictor[0]) * 180) / Math.PI)}°` : '';
+    lines.push(`  predictor β/‖β‖          (${f.predictor.map((v) => fmt(v)).join(', ')})${ang}`);
+  }
+  if (f.alignment) {
+    lines.push(`  alignment rank-1 ratios  ${f.alignment.rank1.map((v) => fmt(v)).join(' ')}`);
+    if (f.alignment.adjacent.length) lines.push(`  adjacent alignment       ${f.alignment.adjacent.map((v) => fmt(v)).join(' ')}`);
+    lines.push(`  layer shares of ‖θ‖²     ${f.alignment.layerShares.map((v) => fmt(v, 4)).join(' ')}`);
+  }
+  return lines.join('\n');
+}
+
+/** `advbias train`: returns the exit code. */
+export function trainCommand(flags: TrainFlags): number {
+  const c = resolveTrainConfig(flags);
+  const out = typeof flags.out === 'string' ? flags.out : null;
+  let csvPath: string | null = null;
+  if (out) {
+    mkdirSync(out, { recursive: true });
+    csvPath = join(out, 'history.csv');
+    writeFileSync(csvPath, csvHeader());
+  }
+  let stop = false;
+  const onSigint = (): void => {
+    if (stop) process.exit(130);
+    stop = true;
+    process.stderr.write('\ninterrupted: finishing the current step and writing what was computed (Ctrl-C again to quit at once)\n');
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  const bar = process.stderr.isTTY
+    ? new cliProgress.SingleBar({ stream: process.stderr, format: 'training [{bar}] {percentage}% | step {value}/{total} | eta {eta_formatted}', hideCursor: true }, cliProgress.Presets.shades_classic)
+    : null;
+  bar?.start(c.steps, 0);
+  let lastUpdate = 0;
+  try {
+    const { result, data, model } = runTrainConfig(c, {
+      // History rows go to disk as they are measured: an interrupted run keeps them.
+      onRecord: csvPath ? (m) => appendFileSync(csvPath!, csvRow(m)) : undefined,
+      onStep: bar
+        ? (t) => {
+            if (t - lastUpdate >= 100 || t === c.steps) {
+              bar.update(t);
+              lastUpdate = t;
+            }
+          }
+        : undefined,
+      shouldStop: () => stop,
+    });
+    bar?.stop();
+    const doc = resultDocument(c, result, model, data);
+    if (out) writeFileSync(join(out, 'result.json'), toJson(doc, 2) + '\n');
+    if (flags.json === true) process.stdout.write(toJson(doc) + '\n');
+    else {
+      process.stdout.write(summaryText(c, result, model, data) + '\n');
+      if (out) process.stdout.write(`  wrote ${join(out, 'result.json')} and ${csvPath}\n`);
+    }
+    return result.interrupted ? 130 : 0;
+  } finally {
+    bar?.stop();
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}

@@ -1,0 +1,172 @@
+import type { Model } from '../models/model.ts';
+import type { Dataset } from '../data/dataset.ts';
+import type { Attack, AttackConfig } from '../attacks/attack.ts';
+import { createAttack } from '../attacks/index.ts';
+import { Rng } from '../linalg/rng.ts';
+import { dualExponent, lpNorm } from '../linalg/norms.ts';
+import { kernels } from '../linalg/kernels.ts';
+import { type LossKind, logLossAndWeights, smoothedMargin } from '../losses/loss.ts';
+import { MarginEvaluator, exampleMargins } from './margins.ts';
+import { directionError, unitVector } from './direction.ts';
+import { type Alignment, deepLinearAlignment } from './alignment.ts';
+
+/**
+ * One history row (THEORY §4). Margins are normalized by ‖θ‖^L (θ over all layers), so they are
+ * scale-free; log-losses are natural logs of the SUM loss. Fields that do not apply are absent.
+ */
+export interface Measurement {
+  step: number;
+  /** log L̃: log of the training loss on the perturbed examples (the training attack). */
+  logLoss: number;
+  /** log L on the clean examples. */
+  cleanLogLoss: number;
+  /** γ̄_clean = min_i q_i / ‖θ‖^L. */
+  normalizedMargin: number;
+  /** γ̄ = min_i q̃_i / ‖θ‖^L under the training attack (equals the clean one for attack none). */
+  adversarialNormalizedMargin: number;
+  /** γ̃ = log(1/L̃)/‖θ‖^L (exponential), −log(expm1(L̃))/‖θ‖^L (logistic). */
+  smoothedMargin: number;
+  /** Fraction of examples with a positive clean margin. */
+  trainAccuracy: number;
+  /** Fraction with a positive margin under the training attack. */
+  robustAccuracy: number;
+  /** log‖θ‖. */
+  logParameterNorm: number;
+  /** Step size in force (η_t, or α_t for loss-based). */
+  stepSize: number;
+  /** Linear-in-x binary models with ε > 0: min_i (z_i·β − ε‖β‖_q)/‖θ‖^L, the exact worst case. */
+  exactAdversarialNormalizedMargin?: number;
+  /** Fraction robust under the exact worst case. */
+  exactRobustAccuracy?: number;
+  /** How far the training attack falls short of the exact worst case: γ̄(attack) − γ̄(exact) ≥ 0. */
+  attackGap?: number;
+  /** Angle in degrees between β and the reference direction. */
+  referenceAngleDeg?: number;
+  /** 1 − cos of that angle, computed without cancellation. */
+  referenceOneMinusCos?: number;
+  /** Deep linear networks: layer alignment. */
+  alignment?: Alignment;
+  /** Final row only, linear-in-x models: the unit predictor β/‖β‖₂. */
+  predictor?: number[];
+}
+
+/** Fixed seed of the PGD random starts used when measuring, so that measurements are reproducible. */
+const MEASURE_STREAM = 0x5eed;
+
+/** Computes `Measurement`s for one run; scratch allocated once. */
+export class Measurer {
+  private readonly evaluator: MarginEvaluator;
+  private readonly attack: Attack;
+  private readonly delta: Float64Array;
+  private readonly Xadv: Float64Array;
+  private readonly mhat: Float64Array;
+  private readonly weights: Float64Array;
+  private readonly perExample: Float64Array;
+  private readonly beta: Float64Array;
+  private readonly betaUnit: Float64Array;
+
+  constructor(
+    private readonly model: Model,
+    private readonly data: Dataset,
+    private readonly attackConfig: AttackConfig,
+    private readonly loss: LossKind,
+    private readonly reference: Float64Array | null,
+    private readonly seed: number,
+  ) {
+    this.evaluator = new MarginEvaluator(model, data);
+    this.attack = createAttack(attackConfig);
+    const { n, d } = data;
+    const g = this.evaluator.groupSize;
+    this.delta = new Float64Array(n * d);
+    this.Xadv = new Float64Array(n * d);
+    this.mhat = new Float64Array(n * g);
+    this.weights = new Float64Array(n * g);
+    this.perExample = new Float64Array(n);
+    this.beta = new Float64Array(d);
+    this.betaUnit = new Float64Array(d);
+  }
+
+  /** Measure at θ = exp(logRho)·θ̂ (‖θ̂‖ = 1). `final` adds the unit predictor. */
+  measure(step: number, thetaHat: Float64Array, logRho: number, stepSize: number, final = false): Measurement {
+    const { model, data, loss } = this;
+    const { n, d } = data;
+    const g = this.evaluator.groupSize;
+    const L = model.order;
+    const logScale = L * logRho;
+
+    // Clean margins.
+    this.evaluator.margins(thetaHat, data.X, null, this.mhat);
+    exampleMargins(this.mhat, n, g, this.perExample);
+    let cleanMin = Infinity;
+    let correct = 0;
+    for (let i = 0; i < n; i++) {
+      cleanMin = Math.min(cleanMin, this.perExample[i]);
+      if (this.perExample[i] > 0) correct++;
+    }
+    const cleanLogLoss = logLossAndWeights(loss, this.mhat, n, g, logScale, this.weights);
+
+    // Margins under the training attack (fresh, fixed-seed random starts).
+    let advMin = cleanMin;
+    let robust = correct;
+    let logLoss = cleanLogLoss;
+    let advMinHat = cleanMin;
+    if (this.attackConfig.kind !== 'none' && this.attackConfig.eps > 0) {
+      const rng = this.attackConfig.randomStart ? new Rng(this.seed ^ MEASURE_STREAM) : null;
+      this.attack.perturb(model, thetaHat, data, null, this.delta, this.evaluator.ws, rng);
+      for (let k = 0; k < n * d; k++) this.Xadv[k] = data.X[k] + this.delta[k];
+      this.evaluator.margins(thetaHat, this.Xadv, null, this.mhat);
+      exampleMargins(this.mhat, n, g, this.perExample);
+      advMin = Infinity;
+      robust = 0;
+      for (let i = 0; i < n; i++) {
+        advMin = Math.min(advMin, this.perExample[i]);
+        if (this.perExample[i] > 0) robust++;
+      }
+      advMinHat = advMin;
+      logLoss = logLossAndWeights(loss, this.mhat, n, g, logScale, this.weights);
+    }
+    // γ̃ = −log L / ‖θ‖^L; once ‖θ‖^L overflows it equals the normalized margin.
+    const smoothed = Number.isFinite(Math.exp(logScale)) ? smoothedMargin(loss, logLoss, logScale) : advMinHat;
+
+    const row: Measurement = {
+      step,
+      logLoss,
+      cleanLogLoss,
+      normalizedMargin: cleanMin,
+      adversarialNormalizedMargin: advMin,
+      smoothedMargin: smoothed,
+      trainAccuracy: correct / n,
+      robustAccuracy: robust / n,
+      logParameterNorm: logRho,
+      stepSize,
+    };
+
+    if (model.linearInX && data.binary && model.predictor) {
+      this.evaluator.predictor(thetaHat, this.beta);
+      unitVector(this.beta, this.betaUnit);
+      if (this.attackConfig.kind !== 'none' && this.attackConfig.eps > 0) {
+        // Exact worst case (THEORY §3): y⟨β, x + δ*⟩ = z·β − ε‖β‖_q.
+        const penalty = this.attackConfig.eps * lpNorm(this.beta, dualExponent(this.attackConfig.p));
+        let exactMin = Infinity;
+        let exactRobust = 0;
+        const k = kernels();
+        for (let i = 0; i < n; i++) {
+          const m = data.y[i] * k.dot(d, this.beta, 0, data.X, i * d) - penalty;
+          exactMin = Math.min(exactMin, m);
+          if (m > 0) exactRobust++;
+        }
+        row.exactAdversarialNormalizedMargin = exactMin;
+        row.exactRobustAccuracy = exactRobust / n;
+        row.attackGap = advMin - exactMin;
+      }
+      if (this.reference) {
+        const e = directionError(this.beta, this.reference);
+        row.referenceAngleDeg = e.angleDeg;
+        row.referenceOneMinusCos = e.oneMinusCos;
+      }
+      if (model.kind === 'deep-linear') row.alignment = deepLinearAlignment(model, thetaHat, this.betaUnit);
+      if (final) row.predictor = Array.from(this.betaUnit);
+    }
+    return row;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The serializable settings of one `advbias train` run: what `--config FILE` holds and what
+ * `result.json` records. Every field has a documented default; flags override the file.
+ * Validated with zod at the boundary; errors name the field, the value and what is allowed.
+ */
+import { z } from 'zod';
+import { InputError } from '../errors.ts';
+import { parseNormExponent } from '../linalg/norms.ts';
+import { parseRecordSpec } from './record.ts';
+
+export const MODEL_NAMES = ['linear', 'deep-linear', 'diagonal', 'diagonal-pm', 'conv', 'relu-mlp'] as const;
+export const ATTACK_NAMES = ['none', 'exact', 'fgsm', 'fgm', 'pgd'] as const;
+
+const normExponent = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const p = parseNormExponent(v);
+  if (Number.isNaN(p)) {
+    ctx.addIssue({ code: 'custom', message: `must be a number ≥ 1 or "inf" (got ${JSON.stringify(v)})` });
+    return z.NEVER;
+  }
+  return p;
+});
+
+const positiveInt = (what: string) => z.number({ error: `${what}: must be a number` }).int({ error: 'must be an integer' });
+
+/** zod schema of a training config (all fields optional in input; defaults filled in). */
+export const TrainConfigSchema = z.strictObject({
+  /** Data: s1 | s2 | s2-mirrored | synthetic:n=..,d=..,margin=..,seed=.. | mnist:DIGITS | FILE.json | FILE.csv */
+  data: z.string().min(1).default('s2'),
+  /** Model kind. */
+  model: z.enum(MODEL_NAMES, { error: `must be one of ${MODEL_NAMES.join(', ')}` }).default('deep-linear'),
+  /** Depth L (number of weight layers) for deep-linear, diagonal, diagonal-pm, conv, relu-mlp. */
+  depth: positiveInt('depth').min(1, { error: 'must be ≥ 1' }).default(2),
+  /** Hidden width (deep-linear, relu-mlp): one number, or one per hidden layer. */
+  width: z.union([positiveInt('width').min(1, { error: 'must be ≥ 1' }), z.array(positiveInt('width').min(1, { error: 'must be ≥ 1' }))]).default(10),
+  /** Leaky-ReLU slope for relu-mlp (0: ReLU). */
+  leak: z.number().min(0, { error: 'must be ≥ 0' }).max(1, { error: 'must be ≤ 1' }).default(0),
+  /** Training perturbation. */
+  attack: z.enum(ATTACK_NAMES, { error: `must be one of ${ATTACK_NAMES.join(', ')}` }).default('none'),
+  /** Perturbation norm p ≥ 1 or "inf". */
+  p: normExponent.default(Infinity),
+  /** Radius ε ≥ 0. */
+  eps: z.number().min(0, { error: 'must be ≥ 0' }).refine(Number.isFinite, { error: 'must be finite' }).default(0),
+  /** PGD steps K. */
+  attackSteps: positiveInt('attack-steps').min(1, { error: 'must be ≥ 1' }).default(10),
+  /** PGD step size α; null means 2.5·ε/K (Madry et al.). */
+  attackStepSize: z.number().gt(0, { error: 'must be > 0' }).nullable().default(null),
+  /** PGD random start. */
+  randomStart: z.boolean().default(false),
+  loss: z.enum(['exp', 'logistic'], { error: 'must be exp or logistic' }).default('exp'),
+  schedule: z.enum(['constant', 'loss-scaled', 'loss-based'], { error: 'must be constant, loss-scaled or loss-based' }).default('loss-scaled'),
+  /** η₀ (constant, loss-scaled) or the initial α (loss-based). */
+  lr: z.number().gt(0, { error: 'must be > 0' }).refine(Number.isFinite, { error: 'must be finite' }).default(0.1),
+  /** η_t = η₀/√(t+1) (sqrt) or η₀ (none); null: sqrt for loss-scaled, none otherwise. */
+  lrDecay: z.enum(['none', 'sqrt'], { error: 'must be none or sqrt' }).nullable().default(null),
+  /** Loss-scaled/loss-based step in the sphere form (safe at any depth) or direct η/L (THEORY §7). */
+  stepForm: z.enum(['sphere', 'direct'], { error: 'must be sphere or direct' }).default('sphere'),
+  steps: positiveInt('steps').min(0, { error: 'must be ≥ 0' }).default(10000),
+  /** Mini-batch size; 0 = full batch. */
+  batchSize: positiveInt('batch-size').min(0, { error: 'must be ≥ 0' }).default(0),
+  initScale: z.number().gt(0, { error: 'must be > 0' }).refine(Number.isFinite, { error: 'must be finite' }).default(1),
+  seed: positiveInt('seed').min(0, { error: 'must be ≥ 0' }).max(2 ** 32 - 1, { error: 'must be < 2^32' }).default(0),
+  /** JSON file {"direction": number[]} with the reference direction, or null. */
+  reference: z.string().min(1).nullable().default(null),
+  /** log | log:N (points per decade) | every:N */
+  record: z.string().refine((s) => parseRecordSpec(s) !== null, { error: 'must be log, log:N or every:N (N ≥ 1)' }).default('log'),
+});
+
+/** A validated config with every default filled in (p is a number, ∞ as Infinity). */
+export type TrainConfig = z.output<typeof TrainConfigSchema>;
+
+/** Flag spelling of a config field (for error messages): attackSteps → --attack-steps. */
+export function flagName(field: string): string {
+  return '--' + field.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+/**
+ * Validate raw settings (from a config file merged with flags). Throws `InputError` with one line
+ * naming the field (`--flag` spelling when `fromFlags` lists it, else `config field "name"`).
+ */
+export function parseTrainConfig(raw: unknown, fromFlags: ReadonlySet<string> = new Set(), source = 'config'): TrainConfig {
+  const r = TrainConfigSchema.safeParse(raw);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const field = issue.path.length > 0 ? String(issue.path[0]) : '';
+  if (issue.code === 'unrecognized_keys') {
+    const keys = (issue as { keys: string[] }).keys;
+    throw new InputError(`${source}: unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')} (allowed: ${Object.keys(TrainConfigSchema.shape).join(', ')})`, keys[0]);
+  }
+  const value = field && raw && typeof raw === 'object' ? (raw as Record<string, unknown>)[field] : undefined;
+  const name = fromFlags.has(field) ? flagName(field) : `${source} field "${field}"`;
+  let msg = issue.message;
+  if (issue.code === 'invalid_type') msg = `expected ${(issue as { expected: string }).expected}`;
+  throw new InputError(`invalid ${name} ${JSON.stringify(value)}: ${msg}`, field);
+}
+
+/** The config as JSON-ready data (p = ∞ written as "inf"). */
+export function configToJson(c: TrainConfig): Record<string, unknown> {
+  return { ...c, p: c.p === Infinity ? 'inf' : c.p };
+}
