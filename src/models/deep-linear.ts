@@ -1,0 +1,132 @@
+import type { Rng } from '../linalg/rng.ts';
+import type { Model, ParamBlock, Workspace } from './model.ts';
+import { kernels } from '../linalg/kernels.ts';
+
+/**
+ * Hidden widths m_1..m_{L−1} of a depth-L network: `width` as one number for every hidden layer, or
+ * an array of L−1 widths; undefined means every hidden layer is `inputDim` wide.
+ * Callers validate (see `createModel`): positive integers, and an array of length L−1.
+ */
+export function hiddenWidths(depth: number, width: number | readonly number[] | undefined, inputDim: number): number[] {
+  if (Array.isArray(width)) return [...(width as readonly number[])];
+  const m = (width as number | undefined) ?? inputDim;
+  return Array.from({ length: depth - 1 }, () => m);
+}
+
+/** Options of {@link createDeepLinear}. */
+export interface DeepLinearOptions {
+  /** d, the input dimension. */
+  readonly inputDim: number;
+  /** L ≥ 1, the number of weight matrices. */
+  readonly depth: number;
+  /** Hidden width m (every hidden layer) or the L−1 widths m_1..m_{L−1}; default d. */
+  readonly width?: number | readonly number[];
+}
+
+/**
+ * Deep linear (fully connected, bias-free) network f(θ; x) = W_L ⋯ W_2 W_1 x with
+ * W_1 ∈ R^{m_1×d}, W_k ∈ R^{m_k×m_{k−1}}, W_L ∈ R^{1×m_{L−1}} (order L = depth).
+ * Depth 1 is the linear model with one 1×d layer.
+ *
+ * End-to-end predictor β = (W_L ⋯ W_1)ᵀ = W_1ᵀ ⋯ W_Lᵀ ∈ R^d, so f = ⟨β, x⟩.
+ * Layout: blocks "W1".."WL", each row-major with shape [rows, cols], in that order in θ.
+ * Initialization: every entry of W_k ~ N(0, scale²/fanIn), fanIn = cols of W_k.
+ * Zero is a saddle point (all gradients vanish there for L ≥ 2): do not initialize at 0.
+ *
+ * Workspace: `h` holds the hidden activations h_k = W_k h_{k−1} (h_0 = x), `g` the back-propagated
+ * gradients ∂f/∂h_k, both concatenated over k = 1..L−1.
+ */
+export function createDeepLinear(options: DeepLinearOptions): Model {
+  const d = options.inputDim;
+  const L = options.depth;
+  const widths = hiddenWidths(L, options.width, d);
+  // dims[k] = size of h_k: dims[0] = d, dims[L] = 1.
+  const dims = [d, ...widths, 1];
+  const layout: ParamBlock[] = [];
+  const wOff: number[] = [];
+  let numParams = 0;
+  for (let k = 1; k <= L; k++) {
+    wOff.push(numParams);
+    layout.push({ name: `W${k}`, offset: numParams, shape: [dims[k], dims[k - 1]] });
+    numParams += dims[k] * dims[k - 1];
+  }
+  // hOff[k] = offset of h_k (k = 1..L−1) in the workspace buffers; hOff[0] unused (h_0 = x).
+  const hOff: number[] = [0];
+  let hidden = 0;
+  for (let k = 1; k < L; k++) {
+    hOff.push(hidden);
+    hidden += dims[k];
+  }
+
+  /**
+   * g_{k} = W_{k+1}ᵀ g_{k+1} for k = L−1 down to 1, starting from g_L = s (a scalar), then
+   * W_1ᵀ g_1 into `dst` at `dstOffset` if dst is given. Used by backward (s = dOut) and predictor (s = 1).
+   */
+  function backChain(theta: Float64Array, s: number, g: Float64Array, dst: Float64Array | null, dstOffset: number): void {
+    const K = kernels();
+    if (L === 1) {
+      if (dst) for (let j = 0; j < d; j++) dst[dstOffset + j] = s * theta[j];
+      return;
+    }
+    // g_{L−1} = s · W_Lᵀ (W_L is one row).
+    const top = hOff[L - 1];
+    for (let i = 0; i < dims[L - 1]; i++) g[top + i] = s * theta[wOff[L - 1] + i];
+    for (let k = L - 1; k >= 2; k--) {
+      K.gemvT(dims[k], dims[k - 1], theta, wOff[k - 1], g, hOff[k], g, hOff[k - 1], 0);
+    }
+    if (dst) K.gemvT(dims[1], d, theta, wOff[0], g, hOff[1], dst, dstOffset, 0);
+  }
+
+  return {
+    kind: 'deep-linear',
+    order: L,
+    inputDim: d,
+    outputDim: 1,
+    numParams,
+    layout,
+    linearInX: true,
+    spec: { kind: 'deep-linear', inputDim: d, depth: L, widths: [...widths] },
+    init(rng: Rng, scale: number) {
+      const theta = new Float64Array(numParams);
+      for (let k = 1; k <= L; k++) {
+        const s = scale / Math.sqrt(dims[k - 1]);
+        const end = wOff[k - 1] + dims[k] * dims[k - 1];
+        for (let i = wOff[k - 1]; i < end; i++) theta[i] = s * rng.normal();
+      }
+      return theta;
+    },
+    createWorkspace(): Workspace {
+      return { h: new Float64Array(Math.max(hidden, 1)), g: new Float64Array(Math.max(hidden, 1)) };
+    },
+    forward(theta, x, xOffset, out, ws) {
+      const K = kernels();
+      if (L === 1) {
+        out[0] = K.dot(d, theta, 0, x, xOffset);
+        return;
+      }
+      const h = ws.h;
+      K.gemv(dims[1], d, theta, wOff[0], x, xOffset, h, hOff[1], 0);
+      for (let k = 2; k < L; k++) K.gemv(dims[k], dims[k - 1], theta, wOff[k - 1], h, hOff[k - 1], h, hOff[k], 0);
+      out[0] = K.dot(dims[L - 1], theta, wOff[L - 1], h, hOff[L - 1]);
+    },
+    backward(theta, x, xOffset, dOut, gradTheta, gradX, gradXOffset, ws) {
+      const s = dOut[0];
+      const g = ws.g;
+      const h = ws.h;
+      backChain(theta, s, g, gradX, gradXOffset);
+      if (!gradTheta) return;
+      const K = kernels();
+      if (L === 1) {
+        K.axpy(d, s, x, xOffset, gradTheta, 0);
+        return;
+      }
+      // ∂f/∂W_L = s·h_{L−1}ᵀ; ∂f/∂W_k = g_k h_{k−1}ᵀ (h_0 = x).
+      K.axpy(dims[L - 1], s, h, hOff[L - 1], gradTheta, wOff[L - 1]);
+      for (let k = L - 1; k >= 2; k--) K.ger(dims[k], dims[k - 1], 1, g, hOff[k], h, hOff[k - 1], gradTheta, wOff[k - 1]);
+      K.ger(dims[1], d, 1, g, hOff[1], x, xOffset, gradTheta, wOff[0]);
+    },
+    predictor(theta, out, ws) {
+      backChain(theta, 1, ws.g, out, 0);
+    },
+  };
+}

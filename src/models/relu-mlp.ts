@@ -1,0 +1,125 @@
+import type { Rng } from '../linalg/rng.ts';
+import type { Model, ParamBlock, Workspace } from './model.ts';
+import { kernels } from '../linalg/kernels.ts';
+import { hiddenWidths } from './deep-linear.ts';
+
+/** Options of {@link createReluMlp}. */
+export interface ReluMlpOptions {
+  /** d, the input dimension. */
+  readonly inputDim: number;
+  /** L ≥ 1, the number of weight layers. */
+  readonly depth: number;
+  /** Hidden width m (every hidden layer) or the L−1 widths m_1..m_{L−1}; default d. */
+  readonly width?: number | readonly number[];
+  /** K: 1 for a binary model (labels ±1), else the number of classes; default 1. */
+  readonly outputs?: number;
+  /** Slope a of the leaky ReLU σ(z) = max(z, a·z) for 0 ≤ a < 1; default 0 (plain ReLU). */
+  readonly leak?: number;
+}
+
+/**
+ * Bias-free ReLU network (kind "relu-mlp"): f(θ; x) = W_L σ(W_{L−1} ⋯ σ(W_1 x)) ∈ R^K with
+ * W_1 ∈ R^{m_1×d}, W_k ∈ R^{m_k×m_{k−1}}, W_L ∈ R^{K×m_{L−1}} (order L = depth, the number of
+ * weight layers; depth 1 is the linear map W_1 x). σ(z) = z for z > 0 and a·z otherwise (a = `leak`).
+ *
+ * Subgradient convention: σ'(z) = 1 for z > 0 and σ'(z) = a for z ≤ 0, so ReLU'(0) = 0 (and the
+ * leaky ReLU's derivative at 0 is a). Euler's identity ⟨θ, ∇_θ f⟩ = L·f holds with it, kinks included.
+ * Not linear in x (no predictor); f is 1-homogeneous in x.
+ *
+ * Layout: blocks "W1".."WL", each row-major with shape [rows, cols], in that order in θ.
+ * Initialization (He): every entry of W_k ~ N(0, scale²·2/fanIn), fanIn = cols of W_k, the output
+ * layer included.
+ *
+ * Workspace: `z` the hidden pre-activations z_k = W_k a_{k−1} (a_0 = x), `a` = σ(z), `g` the
+ * back-propagated ∂/∂z_k, each concatenated over k = 1..L−1.
+ */
+export function createReluMlp(options: ReluMlpOptions): Model {
+  const d = options.inputDim;
+  const L = options.depth;
+  const outputs = options.outputs ?? 1;
+  const leak = options.leak ?? 0;
+  const widths = hiddenWidths(L, options.width, d);
+  const dims = [d, ...widths, outputs];
+  const layout: ParamBlock[] = [];
+  const wOff: number[] = [];
+  let numParams = 0;
+  for (let k = 1; k <= L; k++) {
+    wOff.push(numParams);
+    layout.push({ name: `W${k}`, offset: numParams, shape: [dims[k], dims[k - 1]] });
+    numParams += dims[k] * dims[k - 1];
+  }
+  const hOff: number[] = [0];
+  let hidden = 0;
+  for (let k = 1; k < L; k++) {
+    hOff.push(hidden);
+    hidden += dims[k];
+  }
+
+  return {
+    kind: 'relu-mlp',
+    order: L,
+    inputDim: d,
+    outputDim: outputs,
+    numParams,
+    layout,
+    linearInX: false,
+    spec: { kind: 'relu-mlp', inputDim: d, depth: L, widths: [...widths], outputs, leak },
+    init(rng: Rng, scale: number) {
+      const theta = new Float64Array(numParams);
+      for (let k = 1; k <= L; k++) {
+        const s = scale * Math.sqrt(2 / dims[k - 1]);
+        const end = wOff[k - 1] + dims[k] * dims[k - 1];
+        for (let i = wOff[k - 1]; i < end; i++) theta[i] = s * rng.normal();
+      }
+      return theta;
+    },
+    createWorkspace(): Workspace {
+      const n = Math.max(hidden, 1);
+      return { z: new Float64Array(n), a: new Float64Array(n), g: new Float64Array(n) };
+    },
+    forward(theta, x, xOffset, out, ws) {
+      const K = kernels();
+      if (L === 1) {
+        K.gemv(outputs, d, theta, 0, x, xOffset, out, 0, 0);
+        return;
+      }
+      const z = ws.z;
+      const a = ws.a;
+      for (let k = 1; k < L; k++) {
+        if (k === 1) K.gemv(dims[1], d, theta, wOff[0], x, xOffset, z, hOff[1], 0);
+        else K.gemv(dims[k], dims[k - 1], theta, wOff[k - 1], a, hOff[k - 1], z, hOff[k], 0);
+        const end = hOff[k] + dims[k];
+        for (let i = hOff[k]; i < end; i++) {
+          const v = z[i];
+          a[i] = v > 0 ? v : leak * v;
+        }
+      }
+      K.gemv(outputs, dims[L - 1], theta, wOff[L - 1], a, hOff[L - 1], out, 0, 0);
+    },
+    backward(theta, x, xOffset, dOut, gradTheta, gradX, gradXOffset, ws) {
+      const K = kernels();
+      if (L === 1) {
+        if (gradTheta) K.ger(outputs, d, 1, dOut, 0, x, xOffset, gradTheta, 0);
+        if (gradX) K.gemvT(outputs, d, theta, 0, dOut, 0, gradX, gradXOffset, 0);
+        return;
+      }
+      const z = ws.z;
+      const a = ws.a;
+      const g = ws.g;
+      if (gradTheta) K.ger(outputs, dims[L - 1], 1, dOut, 0, a, hOff[L - 1], gradTheta, wOff[L - 1]);
+      // ∂/∂z_k for k = L−1 down to 1: g_k = σ'(z_k) ⊙ W_{k+1}ᵀ g_{k+1} (g_L = dOut).
+      for (let k = L - 1; k >= 1; k--) {
+        if (k === L - 1) K.gemvT(outputs, dims[L - 1], theta, wOff[L - 1], dOut, 0, g, hOff[k], 0);
+        else K.gemvT(dims[k + 1], dims[k], theta, wOff[k], g, hOff[k + 1], g, hOff[k], 0);
+        const end = hOff[k] + dims[k];
+        // ReLU'(0) = 0: the slope on z ≤ 0 is `leak`.
+        for (let i = hOff[k]; i < end; i++) if (!(z[i] > 0)) g[i] *= leak;
+        if (gradTheta) {
+          if (k === 1) K.ger(dims[1], d, 1, g, hOff[1], x, xOffset, gradTheta, wOff[0]);
+          else K.ger(dims[k], dims[k - 1], 1, g, hOff[k], a, hOff[k - 1], gradTheta, wOff[k - 1]);
+        }
+      }
+      if (gradX) K.gemvT(dims[1], d, theta, wOff[0], g, hOff[1], gradX, gradXOffset, 0);
+    },
+  };
+}
