@@ -44,8 +44,8 @@ function buildProgram(result: { code: number }): Command {
     .option('--out <dir>', 'write result.json and history.csv there')
     .option('--json', 'print exactly one JSON object {"config", "final", "history", "run"} on stdout')
     .addOption(new Option('--no-progress', 'hide the progress bar').hideHelp())
-    .action((opts: TrainFlags) => {
-      result.code = trainCommand(opts);
+    .action(async (opts: TrainFlags) => {
+      result.code = await trainCommand(opts);
     });
   return program;
 }

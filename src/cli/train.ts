@@ -4,7 +4,7 @@ import cliProgress from 'cli-progress';
 import { InputError } from '../errors.ts';
 import { parseTrainConfig, configToJson, type TrainConfig } from '../train/config.ts';
 import { parseRecordSpec } from '../train/record.ts';
-import { train, type TrainResult } from '../train/trainer.ts';
+import { trainAsync, type TrainResult } from '../train/trainer.ts';
 import { createModel } from '../models/registry.ts';
 import { validateAttackConfig } from '../attacks/index.ts';
 import type { AttackConfig } from '../attacks/attack.ts';
@@ -117,18 +117,21 @@ export function modelFromConfig(c: TrainConfig, data: Dataset): Model {
   });
 }
 
-/** Run a training config to the end (or until `shouldStop`), streaming rows to `onRecord`. */
-export function runTrainConfig(
+/**
+ * Run a training config to the end (or until `shouldStop`), streaming rows to `onRecord`. Yields to
+ * the event loop between slices so that signals and the progress bar are served.
+ */
+export async function runTrainConfig(
   c: TrainConfig,
   hooks: { onRecord?: (m: Measurement) => void; onStep?: (t: number) => void; shouldStop?: () => boolean } = {},
-): { result: TrainResult; data: Dataset; model: Model } {
+): Promise<{ result: TrainResult; data: Dataset; model: Model }> {
   const data = loadData(c.data);
   const model = modelFromConfig(c, data);
   const attack = attackFromConfig(c);
   const reference = c.reference ? readReference(c.reference, data.d) : undefined;
   const record = parseRecordSpec(c.record)!;
   const decay = c.lrDecay ?? (c.schedule === 'loss-scaled' ? 'sqrt' : 'none');
-  const result = train({
+  const result = await trainAsync({
     model,
     data,
     attack,
@@ -196,7 +199,7 @@ export function summaryText(c: TrainConfig, r: TrainResult, model: Model, data: 
 }
 
 /** `advbias train`: returns the exit code. */
-export function trainCommand(flags: TrainFlags): number {
+export async function trainCommand(flags: TrainFlags): Promise<number> {
   const c = resolveTrainConfig(flags);
   const out = typeof flags.out === 'string' ? flags.out : null;
   let csvPath: string | null = null;
@@ -219,7 +222,7 @@ export function trainCommand(flags: TrainFlags): number {
   bar?.start(c.steps, 0);
   let lastUpdate = 0;
   try {
-    const { result, data, model } = runTrainConfig(c, {
+    const { result, data, model } = await runTrainConfig(c, {
       // History rows go to disk as they are measured: an interrupted run keeps them.
       onRecord: csvPath ? (m) => appendFileSync(csvPath!, csvRow(m)) : undefined,
       onStep: bar

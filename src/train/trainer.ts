@@ -65,131 +65,214 @@ const STREAM_ATTACK = 2;
  * perturbations δ_i are computed at the current θ and held fixed while the gradient of the loss of
  * y_i f(θ; x_i + δ_i) is taken. Computed on the sphere (THEORY §7), in the log domain; any NaN or
  * ±Infinity stops the run with a `NonFiniteError` naming the quantity and the step.
+ *
+ * Runs synchronously to the end; see `TrainingRun` to advance in slices and `trainAsync` to leave
+ * the event loop free (signals, progress, a browser UI) between slices.
  */
 export function train(opts: TrainOptions): TrainResult {
-  const { model, data, loss, schedule } = opts;
-  if (model.inputDim !== data.d) throw new InputError(`model expects inputs of dimension ${model.inputDim}, data "${data.name}" has d = ${data.d}`, 'data');
-  const wantOutputs = data.binary ? 1 : data.classes;
-  if (model.outputDim !== wantOutputs)
-    throw new InputError(`model has ${model.outputDim} output(s), data "${data.name}" needs ${wantOutputs} (${data.binary ? 'binary labels ±1' : `${data.classes} classes`})`, 'model');
-  if (!Number.isSafeInteger(opts.steps) || opts.steps < 0) throw new InputError(`steps must be a non-negative integer, got ${opts.steps}`, 'steps');
-  const n = data.n;
-  const batch = opts.batchSize > 0 && opts.batchSize < n ? opts.batchSize : n;
-  if (schedule.kind === 'loss-based' && batch < n)
-    throw new InputError('schedule loss-based compares the full training loss between steps: use full batch (batch-size 0)', 'schedule');
-  if (opts.reference && opts.reference.length !== data.d)
-    throw new InputError(`reference direction has ${opts.reference.length} entries, data has d = ${data.d}`, 'reference');
-  if (opts.reference && !model.linearInX) throw new InputError(`a reference direction needs a linear-in-x model (got ${model.kind})`, 'reference');
+  const run = new TrainingRun(opts);
+  run.advance(Infinity);
+  return run.finish();
+}
 
-  const L = model.order;
-  const P = model.numParams;
-  const d = data.d;
-  const attack = createAttack(opts.attack);
-  const rootRng = new Rng(opts.seed);
-  const streams = [rootRng.fork(), rootRng.fork(), rootRng.fork()];
-  const attackRng = opts.attack.randomStart ? streams[STREAM_ATTACK] : null;
-  const batchRng = streams[STREAM_BATCH];
+/** Like `train`, but yields to the event loop every `sliceMs` milliseconds. */
+export async function trainAsync(opts: TrainOptions, sliceMs = 50): Promise<TrainResult> {
+  const run = new TrainingRun(opts);
+  while (!run.done) {
+    const until = Date.now() + sliceMs;
+    while (!run.done && Date.now() < until) run.advance(64);
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+  }
+  return run.finish();
+}
 
-  // θ = ρ θ̂ with ‖θ̂‖ = 1.
-  const theta0 = opts.theta0 ? Float64Array.from(opts.theta0) : model.init(streams[STREAM_INIT], opts.initScale);
-  if (theta0.length !== P) throw new InputError(`initial parameters have ${theta0.length} entries, model needs ${P}`, 'theta0');
-  const norm0 = lpNorm(theta0, 2);
-  if (!(norm0 > 0) || !Number.isFinite(norm0)) throw new InputError(`initial parameters have norm ${norm0}: need a finite, non-zero initialization (init-scale > 0)`, 'initScale');
-  const thetaHat = theta0;
-  for (let k = 0; k < P; k++) thetaHat[k] /= norm0;
-  let logRho = Math.log(norm0);
+/** One training run as a resumable state machine: `advance(k)` takes up to k steps. */
+export class TrainingRun {
+  private readonly opts: TrainOptions;
+  private readonly L: number;
+  private readonly P: number;
+  private readonly n: number;
+  private readonly d: number;
+  private readonly batch: number;
+  private readonly g: number;
+  private readonly attack: ReturnType<typeof createAttack>;
+  private readonly attackRng: Rng | null;
+  private readonly batchRng: Rng;
+  private readonly thetaHat: Float64Array;
+  private logRho: number;
+  private readonly evaluator: MarginEvaluator;
+  private readonly measurer: Measurer;
+  private readonly delta: Float64Array;
+  private readonly Xadv: Float64Array;
+  private readonly mhat: Float64Array;
+  private readonly weights: Float64Array;
+  private readonly grad: Float64Array;
+  private readonly order: Int32Array;
+  private readonly indices: Int32Array | null;
+  private cursor: number;
+  private readonly lossBased: boolean;
+  private readonly backupTheta: Float64Array | null;
+  private readonly backupGrad: Float64Array | null;
+  private backupLogRho = 0;
+  private backupLogL = Infinity;
+  private alpha: number;
+  private rollbacks = 0;
+  private readonly plan: number[];
+  private nextRecord = 0;
+  private readonly history: Measurement[] = [];
+  private t = 0;
+  private rate: number;
+  private interrupted = false;
+  private finished = false;
 
-  const evaluator = new MarginEvaluator(model, data);
-  const g = evaluator.groupSize;
-  const measurer = new Measurer(model, data, opts.attack, loss, opts.reference ?? null, opts.seed);
+  constructor(opts: TrainOptions) {
+    const { model, data, schedule } = opts;
+    if (model.inputDim !== data.d) throw new InputError(`model expects inputs of dimension ${model.inputDim}, data "${data.name}" has d = ${data.d}`, 'data');
+    const wantOutputs = data.binary ? 1 : data.classes;
+    if (model.outputDim !== wantOutputs)
+      throw new InputError(`model has ${model.outputDim} output(s), data "${data.name}" needs ${wantOutputs} (${data.binary ? 'binary labels ±1' : `${data.classes} classes`})`, 'model');
+    if (!Number.isSafeInteger(opts.steps) || opts.steps < 0) throw new InputError(`steps must be a non-negative integer, got ${opts.steps}`, 'steps');
+    const n = data.n;
+    const batch = opts.batchSize > 0 && opts.batchSize < n ? opts.batchSize : n;
+    if (schedule.kind === 'loss-based' && batch < n)
+      throw new InputError('schedule loss-based compares the full training loss between steps: use full batch (batch-size 0)', 'schedule');
+    if (opts.reference && opts.reference.length !== data.d)
+      throw new InputError(`reference direction has ${opts.reference.length} entries, data has d = ${data.d}`, 'reference');
+    if (opts.reference && !model.linearInX) throw new InputError(`a reference direction needs a linear-in-x model (got ${model.kind})`, 'reference');
 
-  // Per-step buffers, allocated once.
-  const delta = new Float64Array(n * d);
-  const Xadv = Float64Array.from(data.X);
-  const mhat = new Float64Array(batch * g);
-  const weights = new Float64Array(batch * g);
-  const grad = new Float64Array(P);
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  const indices = batch < n ? new Int32Array(batch) : null;
-  let cursor = n;
-  // Loss-based rollback state.
-  const lossBased = schedule.kind === 'loss-based';
-  const backupTheta = lossBased ? new Float64Array(P) : null;
-  const backupGrad = lossBased ? new Float64Array(P) : null;
-  let backupLogRho = 0;
-  let backupLogL = Infinity;
-  let alpha = schedule.lr;
-  let rollbacks = 0;
+    this.opts = opts;
+    this.L = model.order;
+    this.P = model.numParams;
+    this.n = n;
+    this.d = data.d;
+    this.batch = batch;
+    this.attack = createAttack(opts.attack);
+    const rootRng = new Rng(opts.seed);
+    const streams = [rootRng.fork(), rootRng.fork(), rootRng.fork()];
+    this.attackRng = opts.attack.randomStart ? streams[STREAM_ATTACK] : null;
+    this.batchRng = streams[STREAM_BATCH];
 
-  const plan = recordSteps(opts.record ?? DEFAULT_RECORD, opts.steps);
-  let nextRecord = 0;
-  const history: Measurement[] = [];
-  const record = (t: number, rate: number): void => {
-    const row = measurer.measure(t, thetaHat, logRho, rate);
-    history.push(row);
-    opts.onRecord?.(row);
-  };
+    // θ = ρ θ̂ with ‖θ̂‖ = 1.
+    const theta0 = opts.theta0 ? Float64Array.from(opts.theta0) : model.init(streams[STREAM_INIT], opts.initScale);
+    if (theta0.length !== this.P) throw new InputError(`initial parameters have ${theta0.length} entries, model needs ${this.P}`, 'theta0');
+    const norm0 = lpNorm(theta0, 2);
+    if (!(norm0 > 0) || !Number.isFinite(norm0)) throw new InputError(`initial parameters have norm ${norm0}: need a finite, non-zero initialization (init-scale > 0)`, 'initScale');
+    for (let k = 0; k < this.P; k++) theta0[k] /= norm0;
+    this.thetaHat = theta0;
+    this.logRho = Math.log(norm0);
 
-  let t = 0;
-  let interrupted = false;
-  let rate = lossBased ? alpha : baseRate(schedule, 0);
-  for (; ; t++) {
-    if (nextRecord < plan.length && plan[nextRecord] === t) {
-      record(t, rate);
-      nextRecord++;
+    this.evaluator = new MarginEvaluator(model, data);
+    this.g = this.evaluator.groupSize;
+    this.measurer = new Measurer(model, data, opts.attack, opts.loss, opts.reference ?? null, opts.seed);
+
+    // Per-step buffers, allocated once.
+    this.delta = new Float64Array(n * this.d);
+    this.Xadv = Float64Array.from(data.X);
+    this.mhat = new Float64Array(batch * this.g);
+    this.weights = new Float64Array(batch * this.g);
+    this.grad = new Float64Array(this.P);
+    this.order = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.order[i] = i;
+    this.indices = batch < n ? new Int32Array(batch) : null;
+    this.cursor = n;
+    this.lossBased = schedule.kind === 'loss-based';
+    this.backupTheta = this.lossBased ? new Float64Array(this.P) : null;
+    this.backupGrad = this.lossBased ? new Float64Array(this.P) : null;
+    this.alpha = schedule.lr;
+    this.rate = this.lossBased ? this.alpha : baseRate(schedule, 0);
+    this.plan = recordSteps(opts.record ?? DEFAULT_RECORD, opts.steps);
+  }
+
+  /** Steps taken so far. */
+  get step(): number {
+    return this.t;
+  }
+
+  /** True once all steps are taken or the run was stopped. */
+  get done(): boolean {
+    return this.finished;
+  }
+
+  private record(): void {
+    const row = this.measurer.measure(this.t, this.thetaHat, this.logRho, this.rate);
+    this.history.push(row);
+    this.opts.onRecord?.(row);
+  }
+
+  /** Take up to `maxSteps` steps (recording on the way); stops early when done or asked to stop. */
+  advance(maxSteps: number): void {
+    const { opts } = this;
+    for (let k = 0; k <= maxSteps && !this.finished; k++) {
+      if (this.nextRecord < this.plan.length && this.plan[this.nextRecord] === this.t) {
+        this.record();
+        this.nextRecord++;
+      }
+      if (this.t >= opts.steps) {
+        this.finished = true;
+        break;
+      }
+      if (opts.shouldStop?.()) {
+        this.interrupted = true;
+        this.finished = true;
+        break;
+      }
+      if (k === maxSteps) break;
+      this.takeStep();
+      this.t++;
+      opts.onStep?.(this.t);
+      if (!this.lossBased) this.rate = baseRate(opts.schedule, this.t);
     }
-    if (t >= opts.steps) break;
-    if (opts.shouldStop?.()) {
-      interrupted = true;
-      break;
-    }
+  }
+
+  /** One update from θ_t to θ_{t+1}. */
+  private takeStep(): void {
+    const { opts, n, d, g, batch, indices, thetaHat, mhat, weights, grad, Xadv, delta, P, L } = this;
+    const { model, data, schedule } = opts;
+    const t = this.t;
     // Mini-batch: next slice of a seeded per-epoch shuffle.
     if (indices) {
-      if (cursor + batch > n) {
-        batchRng.shuffle(order);
-        cursor = 0;
+      if (this.cursor + batch > n) {
+        this.batchRng.shuffle(this.order);
+        this.cursor = 0;
       }
-      for (let b = 0; b < batch; b++) indices[b] = order[cursor + b];
-      cursor += batch;
+      for (let b = 0; b < batch; b++) indices[b] = this.order[this.cursor + b];
+      this.cursor += batch;
     }
     // Perturb at the current θ (scale invariance: δ(θ) = δ(θ̂)), then hold δ fixed.
-    attack.perturb(model, thetaHat, data, indices, delta, evaluator.ws, attackRng);
+    this.attack.perturb(model, thetaHat, data, indices, delta, this.evaluator.ws, this.attackRng);
     const count = indices ? batch : n;
     for (let b = 0; b < count; b++) {
       const base = (indices ? indices[b] : b) * d;
       for (let j = 0; j < d; j++) Xadv[base + j] = data.X[base + j] + delta[base + j];
     }
-    evaluator.margins(thetaHat, Xadv, indices, mhat);
+    this.evaluator.margins(thetaHat, Xadv, indices, mhat);
     for (let k = 0; k < count * g; k++) if (!Number.isFinite(mhat[k])) throw new NonFiniteError('margin', t, `example ${indices ? indices[Math.floor(k / g)] : Math.floor(k / g)}`);
-    const logL = logLossAndWeights(loss, mhat, count, g, L * logRho, weights);
-    if (Number.isNaN(logL) || logL === Infinity) {
-      if (!lossBased) throw new NonFiniteError('loss', t);
-    }
+    const logL = logLossAndWeights(opts.loss, mhat, count, g, L * this.logRho, weights);
+    if ((Number.isNaN(logL) || logL === Infinity) && !this.lossBased) throw new NonFiniteError('loss', t);
 
-    if (lossBased) {
-      if (t > 0 && !(logL <= backupLogL)) {
+    if (this.lossBased) {
+      if (t > 0 && !(logL <= this.backupLogL)) {
         // Bad step: roll back to the last accepted point and retry from it with a smaller α.
-        thetaHat.set(backupTheta!);
-        logRho = backupLogRho;
-        grad.set(backupGrad!);
-        alpha /= LOSS_BASED_SHRINK;
-        rollbacks++;
+        thetaHat.set(this.backupTheta!);
+        this.logRho = this.backupLogRho;
+        grad.set(this.backupGrad!);
+        this.alpha /= LOSS_BASED_SHRINK;
+        this.rollbacks++;
       } else {
-        if (t > 0) alpha *= LOSS_BASED_GROW;
-        evaluator.gradient(thetaHat, Xadv, indices, weights, grad);
-        backupTheta!.set(thetaHat);
-        backupGrad!.set(grad);
-        backupLogRho = logRho;
-        backupLogL = logL;
+        if (t > 0) this.alpha *= LOSS_BASED_GROW;
+        this.evaluator.gradient(thetaHat, Xadv, indices, weights, grad);
+        this.backupTheta!.set(thetaHat);
+        this.backupGrad!.set(grad);
+        this.backupLogRho = this.logRho;
+        this.backupLogL = logL;
       }
-      rate = alpha;
+      this.rate = this.alpha;
     } else {
-      evaluator.gradient(thetaHat, Xadv, indices, weights, grad);
-      rate = baseRate(schedule, t);
+      this.evaluator.gradient(thetaHat, Xadv, indices, weights, grad);
+      this.rate = baseRate(schedule, t);
     }
-    const c = sphereCoefficient(schedule, rate, lossBased ? backupLogL : logL, logRho, L);
-    if (!Number.isFinite(c)) throw new NonFiniteError('step size', t, `coefficient ${c}; log‖θ‖ = ${logRho}`);
+    const c = sphereCoefficient(schedule, this.rate, this.lossBased ? this.backupLogL : logL, this.logRho, L);
+    if (!Number.isFinite(c)) throw new NonFiniteError('step size', t, `coefficient ${c}; log‖θ‖ = ${this.logRho}`);
     let ss = 0;
     for (let k = 0; k < P; k++) {
       const v = thetaHat[k] + c * grad[k];
@@ -200,15 +283,27 @@ export function train(opts: TrainOptions): TrainResult {
     if (!Number.isFinite(r)) throw new NonFiniteError('parameters', t + 1, 'non-finite gradient or update');
     if (r === 0) throw new NonFiniteError('parameters', t + 1, 'the update sent θ to zero');
     for (let k = 0; k < P; k++) thetaHat[k] /= r;
-    logRho += Math.log(r);
-    if (!Number.isFinite(logRho)) throw new NonFiniteError('log‖θ‖', t + 1);
-    opts.onStep?.(t + 1);
-    if (!lossBased) rate = baseRate(schedule, t + 1);
+    this.logRho += Math.log(r);
+    if (!Number.isFinite(this.logRho)) throw new NonFiniteError('log‖θ‖', t + 1);
   }
-  if (interrupted && (history.length === 0 || history[history.length - 1].step !== t)) record(t, rate);
-  const final = measurer.measure(t, thetaHat, logRho, rate, true);
-  const theta = new Float64Array(P);
-  const rho = Math.exp(logRho);
-  for (let k = 0; k < P; k++) theta[k] = rho * thetaHat[k];
-  return { history, final, theta, thetaUnit: Float64Array.from(thetaHat), logNorm: logRho, stepsDone: t, interrupted, rollbacks };
+
+  /** The result so far (after `done`, the whole run); measures the final state. */
+  finish(): TrainResult {
+    const { history, P } = this;
+    if (history.length === 0 || history[history.length - 1].step !== this.t) this.record();
+    const final = this.measurer.measure(this.t, this.thetaHat, this.logRho, this.rate, true);
+    const theta = new Float64Array(P);
+    const rho = Math.exp(this.logRho);
+    for (let k = 0; k < P; k++) theta[k] = rho * this.thetaHat[k];
+    return {
+      history: [...history],
+      final,
+      theta,
+      thetaUnit: Float64Array.from(this.thetaHat),
+      logNorm: this.logRho,
+      stepsDone: this.t,
+      interrupted: this.interrupted,
+      rollbacks: this.rollbacks,
+    };
+  }
 }
