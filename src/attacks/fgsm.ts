@@ -1,0 +1,13 @@
+/** FGSM, the fast gradient sign method (Goodfellow et al. 2015; THEORY §3). */
+import type { Attack, AttackConfig } from './attack.ts';
+import { createFgm } from './fgm.ts';
+
+/**
+ * FGSM: δ_i = −ε·sign(∇_x m(θ; x_i)) = ε·s_∞(−∇_x m), sign(0) = 0. It is FGM with p = ∞: FGSM is
+ * defined as the ℓ∞ attack, so `validateAttackConfig` rejects any other p (use kind `fgm` for those).
+ * For binary data this is −ε y_i sign(∇_x f(θ; x_i)) = ε sign(∇_x ℓ), without forming ℓ (no underflow).
+ * `config` is taken as validated (config.p = ∞).
+ */
+export function createFgsm(config: AttackConfig): Attack {
+  return createFgm(config);
+}

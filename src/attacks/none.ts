@@ -1,0 +1,13 @@
+/** The clean baseline: no perturbation. */
+import type { Attack, AttackConfig } from './attack.ts';
+import { zeroRows } from './fgm.ts';
+
+/** δ_i = 0 for every listed example (standard, non-adversarial training). */
+export function createNone(config: AttackConfig): Attack {
+  return {
+    config,
+    perturb(_model, _theta, data, indices, delta) {
+      zeroRows(delta, data.d, data.n, indices);
+    },
+  };
+}

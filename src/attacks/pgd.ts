@@ -1,0 +1,66 @@
+/** Projected gradient descent on the margin in an ℓp ball (Madry et al. 2018; THEORY §3). */
+import type { Attack, AttackConfig } from './attack.ts';
+import { steepestAscent } from '../linalg/norms.ts';
+import { projectBall, sampleBall } from '../linalg/projections.ts';
+import { MarginScratch, checkModelData, marginInputGradient, rowCount, rowIndex, zeroRows } from './fgm.ts';
+
+/**
+ * PGD with K = `steps` steps of size α = `stepSize`, iterated on the offset δ = x − x_i:
+ *   δ₀ = 0, or a uniform point of B_p(0, ε) from `rng` when `randomStart` (`sampleBall`);
+ *   δ_{k+1} = Π_{B_p(0, ε)}(δ_k + α·s_p(−∇_x m(θ; x_i + δ_k))),   δ_i = δ_K,
+ * which is x ← Π_{B_p(x_i, ε)}(x + α s_p(−∇_x m(x))) with δ = x_K − x_i, written so that δ is
+ * projected directly (no cancellation in x_K − x_i). Steps are steepest-ascent (sign/normalized)
+ * directions, so PGD is scale-invariant in θ (bit-exact for c = 2).
+ *
+ * On a linear-in-x model the direction s = s_p(−yβ) is the same at every step. For p ∈ {1, 2, ∞} and
+ * Kα ≥ ε, PGD then reaches the exact worst case ε·s. For other p it does not in general: the
+ * Euclidean projection of t·s (t > ε) is not ε·s, and the fixed point of δ = Π(δ + α s) is
+ * argmax_{‖δ‖_p ≤ ε} ⟨s, δ⟩ = ε s_p(s) ≠ ε s; with Kα = ε exactly (no projection ever active) it does.
+ *
+ * Random starts consume `rng` row by row in the order the rows are listed, so δ is a deterministic
+ * function of the rng's state; `randomStart` with `rng === null` is a programming error (Error).
+ * `config` is taken as validated.
+ */
+export function createPgd(config: AttackConfig): Attack {
+  const { p, eps, steps, stepSize, randomStart } = config;
+  const s = new MarginScratch();
+  let x = new Float64Array(0);
+  let dir = new Float64Array(0);
+  return {
+    config,
+    perturb(model, theta, data, indices, delta, ws, rng) {
+      if (randomStart && rng === null) {
+        throw new Error('pgd: config.randomStart is true but perturb was called with rng = null; pass the seeded attack rng');
+      }
+      checkModelData('pgd', model, data);
+      const d = data.d;
+      if (eps === 0) return zeroRows(delta, d, data.n, indices);
+      s.ensure(d, model.outputDim);
+      if (x.length < d) {
+        x = new Float64Array(d);
+        dir = new Float64Array(d);
+      }
+      const g = s.grad;
+      const X = data.X;
+      const count = rowCount(data.n, indices);
+      for (let k = 0; k < count; k++) {
+        const i = rowIndex(indices, k);
+        const row = i * d;
+        // δ lives in its row of `delta` throughout; x = x_i + δ is the point the model sees.
+        if (randomStart && rng !== null) {
+          sampleBall(rng, p, eps, delta, d, row);
+          // The sample is in the ball mathematically; projecting absorbs rounding in its scaling.
+          projectBall(p, delta, null, eps, d, row);
+        } else delta.fill(0, row, row + d);
+        for (let step = 0; step < steps; step++) {
+          for (let j = 0; j < d; j++) x[j] = X[row + j] + delta[row + j];
+          marginInputGradient(model, theta, x, 0, data.y[i], data.binary, s, ws);
+          for (let j = 0; j < d; j++) g[j] = -g[j];
+          steepestAscent(g, p, dir, d);
+          for (let j = 0; j < d; j++) delta[row + j] += stepSize * dir[j];
+          projectBall(p, delta, null, eps, d, row);
+        }
+      }
+    },
+  };
+}
