@@ -6,7 +6,7 @@ import { parseTrainConfig, configToJson, type TrainConfig } from '../train/confi
 import { parseRecordSpec } from '../train/record.ts';
 import { trainAsync, type TrainResult } from '../train/trainer.ts';
 import { createModel } from '../models/registry.ts';
-import { validateAttackConfig } from '../attacks/index.ts';
+import { validateAttackConfig, DEFAULT_PGD_STEP_FACTOR } from '../attacks/index.ts';
 import type { AttackConfig } from '../attacks/attack.ts';
 import type { Model } from '../models/model.ts';
 import type { Dataset } from '../data/dataset.ts';
@@ -83,7 +83,7 @@ export function resolveTrainConfig(flags: TrainFlags): TrainConfig {
 
 /** The attack settings of a config (α defaults to 2.5·ε/K, Madry et al.). */
 export function attackFromConfig(c: TrainConfig): AttackConfig {
-  const stepSize = c.attackStepSize ?? (c.eps > 0 ? (2.5 * c.eps) / c.attackSteps : 1);
+  const stepSize = c.attackStepSize ?? (c.eps > 0 ? (DEFAULT_PGD_STEP_FACTOR * c.eps) / c.attackSteps : 1);
   return validateAttackConfig({ kind: c.attack, p: c.p, eps: c.eps, steps: c.attackSteps, stepSize, randomStart: c.randomStart });
 }
 
