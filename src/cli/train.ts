@@ -48,7 +48,10 @@ function readConfigFile(path: string): Record<string, unknown> {
     throw new InputError(`config file "${path}" is not valid JSON: ${(e as Error).message}`, 'config');
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new InputError(`config file "${path}" must hold a JSON object of settings`, 'config');
-  return raw as Record<string, unknown>;
+  // A result.json of an earlier run can be given as the config: its "config" field reruns it.
+  const doc = raw as Record<string, unknown>;
+  if (doc.config && typeof doc.config === 'object' && !Array.isArray(doc.config) && 'final' in doc) return { ...(doc.config as Record<string, unknown>) };
+  return doc;
 }
 
 /** Merge defaults ← config file ← flags and validate. */
@@ -78,7 +81,13 @@ export function resolveTrainConfig(flags: TrainFlags): TrainConfig {
     raw.randomStart = true;
     fromFlags.add('randomStart');
   }
-  return parseTrainConfig(raw, fromFlags, typeof flags.config === 'string' ? `config file "${flags.config}"` : 'config');
+  const c = parseTrainConfig(raw, fromFlags, typeof flags.config === 'string' ? `config file "${flags.config}"` : 'config');
+  // Record the values actually used, so that result.json's config reruns the same run.
+  return {
+    ...c,
+    lrDecay: c.lrDecay ?? (c.schedule === 'loss-scaled' ? 'sqrt' : 'none'),
+    attackStepSize: c.attackStepSize ?? (c.attack === 'pgd' && c.eps > 0 ? (DEFAULT_PGD_STEP_FACTOR * c.eps) / c.attackSteps : null),
+  };
 }
 
 /** The attack settings of a config (α defaults to 2.5·ε/K, Madry et al.). */
@@ -131,6 +140,7 @@ export async function runTrainConfig(
   const reference = c.reference ? readReference(c.reference, data.d) : undefined;
   const record = parseRecordSpec(c.record)!;
   const decay = c.lrDecay ?? (c.schedule === 'loss-scaled' ? 'sqrt' : 'none');
+
   const result = await trainAsync({
     model,
     data,

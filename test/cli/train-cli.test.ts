@@ -97,6 +97,10 @@ test('--config supplies settings, flags override them; --out writes result.json 
   const csv = readFileSync(join(out, 'history.csv'), 'utf8').trim().split('\n');
   assert.equal(csv.length, 1 + 3);
   assert.match(csv[0], /^step,logLoss,/);
+  // result.json reruns the same run when given as --config.
+  const again = cli(['train', '--config', join(out, 'result.json'), '--json']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(JSON.parse(again.stdout).final, doc.final);
   // S1: every p and admissible ε gives the direction (1,1)/√2 (THEORY §8).
   assert.ok(Math.abs(doc.final.predictor[0] - doc.final.predictor[1]) < 1e-3, JSON.stringify(doc.final.predictor));
 });
