@@ -201,8 +201,8 @@ export function summaryText(c: TrainConfig, r: TrainResult, model: Model, data: 
     lines.push(`  predictor β/‖β‖          (${f.predictor.map((v) => fmt(v)).join(', ')})${ang}`);
   }
   if (f.alignment) {
-    lines.push(`  alignment rank-1 ratios  ${f.alignment.rank1.map((v) => fmt(v)).join(' ')}`);
-    if (f.alignment.adjacent.length) lines.push(`  adjacent alignment       ${f.alignment.adjacent.map((v) => fmt(v)).join(' ')}`);
+    lines.push(`  alignment rank-1 ratios  ${f.alignment.rank1.map((v) => fmt(v, 10)).join(' ')}`);
+    if (f.alignment.adjacent.length) lines.push(`  adjacent alignment       ${f.alignment.adjacent.map((v) => fmt(v, 10)).join(' ')}`);
     lines.push(`  layer shares of ‖θ‖²     ${f.alignment.layerShares.map((v) => fmt(v, 4)).join(' ')}`);
   }
   return lines.join('\n');

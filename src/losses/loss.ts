@@ -111,6 +111,10 @@ export function smoothedMargin(kind: LossKind, logL: number, logScale: number): 
   let num: number;
   if (kind === 'exp') num = -logL;
   else if (logL < -30) num = -(logL + Math.log1p(0.5 * Math.exp(logL)));
-  else num = -Math.log(Math.expm1(Math.exp(logL)));
+  else {
+    // log(expm1(L)) = L + log1p(−e^{−L}): for large L, expm1 would overflow long before the result does.
+    const L = Math.exp(logL);
+    num = L > 30 ? -(L + Math.log1p(-Math.exp(-L))) : -Math.log(Math.expm1(L));
+  }
   return num / Math.exp(logScale);
 }

@@ -86,3 +86,13 @@ test('smoothed margin sandwich: γ̃ ≤ γ̄ ≤ γ̃ + log(n)/‖θ‖^L (expo
     assert.ok(g <= gbar + 1e-15 && gbar <= g + Math.log(n) / Math.exp(logScale) + 1e-15, `γ̃ ${g}, γ̄ ${gbar}`);
   }
 });
+
+test('smoothed margin of the logistic loss stays finite for large losses and matches −log(expm1(L)) where that is finite', () => {
+  for (const L of [1e-20, 0.5, 3, 25, 40, 1300, 1e5]) {
+    const g = smoothedMargin('logistic', Math.log(L), 0);
+    assert.ok(Number.isFinite(g), `L = ${L}: ${g}`);
+    const direct = -Math.log(Math.expm1(L));
+    if (Number.isFinite(direct)) assertClose(g, direct, 1e-13, `L = ${L}`);
+    else assertClose(g, -L, 1e-15, `L = ${L}`);
+  }
+});
