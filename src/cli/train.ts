@@ -227,19 +227,27 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   const bar = process.stderr.isTTY
-    ? new cliProgress.SingleBar({ stream: process.stderr, format: 'training [{bar}] {percentage}% | step {value}/{total} | eta {eta_formatted}', hideCursor: true }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.SingleBar(
+        { stream: process.stderr, format: 'training [{bar}] {percentage}% | step {value}/{total} | eta {eta_formatted} | {info}', hideCursor: true, fps: 10 },
+        cliProgress.Presets.shades_classic,
+      )
     : null;
-  bar?.start(c.steps, 0);
+  bar?.start(c.steps, 0, { info: '' });
   let lastUpdate = 0;
   try {
     const { result, data, model } = await runTrainConfig(c, {
-      // History rows go to disk as they are measured: an interrupted run keeps them.
-      onRecord: csvPath ? (m) => appendFileSync(csvPath!, csvRow(m)) : undefined,
+      onRecord: (m) => {
+        // History rows go to disk as they are measured: an interrupted run keeps them.
+        if (csvPath) appendFileSync(csvPath, csvRow(m));
+        const dir = m.referenceAngleDeg !== undefined ? ` | direction error ${fmt(m.referenceAngleDeg, 3)}°` : '';
+        bar?.update(m.step, { info: `log-loss ${fmt(m.logLoss, 4)} | γ̄ ${fmt(m.adversarialNormalizedMargin, 4)}${dir}` });
+      },
       onStep: bar
         ? (t) => {
-            if (t - lastUpdate >= 100 || t === c.steps) {
+            const now = Date.now();
+            if (now - lastUpdate >= 100 || t === c.steps) {
               bar.update(t);
-              lastUpdate = t;
+              lastUpdate = now;
             }
           }
         : undefined,
