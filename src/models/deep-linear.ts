@@ -13,6 +13,30 @@ export function hiddenWidths(depth: number, width: number | readonly number[] | 
   return Array.from({ length: depth - 1 }, () => m);
 }
 
+/**
+ * Layout of a chain of dense layers W_1..W_L with sizes dims[0] = d, …, dims[L] = outputs:
+ * block "Wk" has shape [dims[k], dims[k−1]]; `wOff[k−1]` is its offset in θ, `hOff[k]` the offset of
+ * the hidden vector h_k (k = 1..L−1) in a workspace buffer of `hiddenSize` entries.
+ */
+export function denseChainLayout(dims: readonly number[]): { layout: ParamBlock[]; wOff: number[]; hOff: number[]; numParams: number; hiddenSize: number } {
+  const L = dims.length - 1;
+  const layout: ParamBlock[] = [];
+  const wOff: number[] = [];
+  let numParams = 0;
+  for (let k = 1; k <= L; k++) {
+    wOff.push(numParams);
+    layout.push({ name: `W${k}`, offset: numParams, shape: [dims[k], dims[k - 1]] });
+    numParams += dims[k] * dims[k - 1];
+  }
+  const hOff: number[] = [0];
+  let hiddenSize = 0;
+  for (let k = 1; k < L; k++) {
+    hOff.push(hiddenSize);
+    hiddenSize += dims[k];
+  }
+  return { layout, wOff, hOff, numParams, hiddenSize };
+}
+
 /** Options of {@link createDeepLinear}. */
 export interface DeepLinearOptions {
   /** d, the input dimension. */
@@ -42,21 +66,8 @@ export function createDeepLinear(options: DeepLinearOptions): Model {
   const widths = hiddenWidths(L, options.width, d);
   // dims[k] = size of h_k: dims[0] = d, dims[L] = 1.
   const dims = [d, ...widths, 1];
-  const layout: ParamBlock[] = [];
-  const wOff: number[] = [];
-  let numParams = 0;
-  for (let k = 1; k <= L; k++) {
-    wOff.push(numParams);
-    layout.push({ name: `W${k}`, offset: numParams, shape: [dims[k], dims[k - 1]] });
-    numParams += dims[k] * dims[k - 1];
-  }
   // hOff[k] = offset of h_k (k = 1..L−1) in the workspace buffers; hOff[0] unused (h_0 = x).
-  const hOff: number[] = [0];
-  let hidden = 0;
-  for (let k = 1; k < L; k++) {
-    hOff.push(hidden);
-    hidden += dims[k];
-  }
+  const { layout, wOff, hOff, numParams, hiddenSize: hidden } = denseChainLayout(dims);
 
   /**
    * g_{k} = W_{k+1}ᵀ g_{k+1} for k = L−1 down to 1, starting from g_L = s (a scalar), then

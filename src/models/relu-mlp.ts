@@ -1,7 +1,7 @@
 import type { Rng } from '../linalg/rng.ts';
 import type { Model, ParamBlock, Workspace } from './model.ts';
 import { kernels } from '../linalg/kernels.ts';
-import { hiddenWidths } from './deep-linear.ts';
+import { hiddenWidths, denseChainLayout } from './deep-linear.ts';
 
 /** Options of {@link createReluMlp}. */
 export interface ReluMlpOptions {
@@ -40,20 +40,7 @@ export function createReluMlp(options: ReluMlpOptions): Model {
   const leak = options.leak ?? 0;
   const widths = hiddenWidths(L, options.width, d);
   const dims = [d, ...widths, outputs];
-  const layout: ParamBlock[] = [];
-  const wOff: number[] = [];
-  let numParams = 0;
-  for (let k = 1; k <= L; k++) {
-    wOff.push(numParams);
-    layout.push({ name: `W${k}`, offset: numParams, shape: [dims[k], dims[k - 1]] });
-    numParams += dims[k] * dims[k - 1];
-  }
-  const hOff: number[] = [0];
-  let hidden = 0;
-  for (let k = 1; k < L; k++) {
-    hOff.push(hidden);
-    hidden += dims[k];
-  }
+  const { layout, wOff, hOff, numParams, hiddenSize: hidden } = denseChainLayout(dims);
 
   return {
     kind: 'relu-mlp',
