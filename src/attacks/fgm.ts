@@ -20,6 +20,13 @@ export class MarginScratch {
   dOut = new Float64Array(0);
   /** ∇_x m(θ; x), d entries. */
   grad = new Float64Array(0);
+  /** β(θ) when `linear` is set (d entries). */
+  beta = new Float64Array(0);
+  /**
+   * Set by `prepare` for binary linear-in-x models: then ∇_x m = y·β for every x, so β is computed
+   * once per attack call instead of one forward/backward per example and PGD iteration.
+   */
+  linear = false;
 
   /** Makes room for inputs of dimension d and K outputs. */
   ensure(d: number, K: number): void {
@@ -27,7 +34,20 @@ export class MarginScratch {
       this.out = new Float64Array(K);
       this.dOut = new Float64Array(K);
     }
-    if (this.grad.length < d) this.grad = new Float64Array(d);
+    if (this.grad.length < d) {
+      this.grad = new Float64Array(d);
+      this.beta = new Float64Array(d);
+    }
+  }
+
+  /**
+   * Call once per attack call, after `ensure`, at the θ of that call. For a binary linear-in-x model
+   * computes β(θ) so that `marginInputGradient` can skip the network (same values: ∇_x f = β, and the
+   * model's backward forms y·β by the same chain of products with y = ±1 exactly).
+   */
+  prepare(model: Model, theta: Float64Array, binary: boolean, ws: Workspace): void {
+    this.linear = binary && model.linearInX && typeof model.predictor === 'function';
+    if (this.linear) model.predictor!(theta, this.beta, ws);
   }
 }
 
@@ -36,8 +56,9 @@ export class MarginScratch {
  *  - binary (K = 1, y ∈ ±1): m = y f(θ; x), ∇_x m = y ∇_x f;
  *  - K-class (y ∈ 0..K−1): m = f_y − f_{j*} with j* = argmax_{j≠y} f_j, the FIRST maximizing j on
  *    ties (so the choice is deterministic and unchanged when θ is scaled), ∇_x m = ∇_x(f_y − f_{j*}).
- * The gradient comes from one `backward` with dOut = y (binary) or e_y − e_{j*} (K-class).
- * `s.ensure(d, K)` must have been called.
+ * The gradient comes from one `backward` with dOut = y (binary) or e_y − e_{j*} (K-class), or from
+ * β directly after `s.prepare` found a binary linear-in-x model.
+ * `s.ensure(d, K)` and `s.prepare(…)` must have been called in this attack call.
  */
 export function marginInputGradient(
   model: Model,
@@ -50,6 +71,16 @@ export function marginInputGradient(
   ws: Workspace,
 ): number {
   const { out, dOut, grad } = s;
+  if (s.linear) {
+    const d = model.inputDim;
+    const beta = s.beta;
+    let f = 0;
+    for (let j = 0; j < d; j++) {
+      f += beta[j] * x[xOffset + j];
+      grad[j] = label * beta[j];
+    }
+    return label * f;
+  }
   model.forward(theta, x, xOffset, out, ws);
   let m: number;
   if (binary) {
@@ -128,6 +159,7 @@ export function createFgm(config: AttackConfig): Attack {
       // ε = 0: δ = 0 exactly (also avoids −0 entries from 0·(−1)), and no gradient is needed.
       if (eps === 0) return zeroRows(delta, d, data.n, indices);
       s.ensure(d, model.outputDim);
+      s.prepare(model, theta, data.binary, ws);
       const g = s.grad;
       const count = rowCount(data.n, indices);
       for (let k = 0; k < count; k++) {

@@ -36,6 +36,7 @@ export function createPgd(config: AttackConfig): Attack {
       const d = data.d;
       if (eps === 0) return zeroRows(delta, d, data.n, indices);
       s.ensure(d, model.outputDim);
+      s.prepare(model, theta, data.binary, ws);
       if (x.length < d) {
         x = new Float64Array(d);
         dir = new Float64Array(d);
