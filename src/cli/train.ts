@@ -3,11 +3,9 @@ import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { InputError } from '../errors.ts';
 import { parseTrainConfig, configToJson, type TrainConfig } from '../train/config.ts';
-import { parseRecordSpec } from '../train/record.ts';
+import { trainOptionsFromConfig } from '../train/from-config.ts';
 import { trainAsync, type TrainResult } from '../train/trainer.ts';
-import { createModel } from '../models/registry.ts';
-import { validateAttackConfig, DEFAULT_PGD_STEP_FACTOR } from '../attacks/index.ts';
-import type { AttackConfig } from '../attacks/attack.ts';
+import { DEFAULT_PGD_STEP_FACTOR } from '../attacks/index.ts';
 import type { Model } from '../models/model.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { loadData } from '../node/load-data.ts';
@@ -90,12 +88,6 @@ export function resolveTrainConfig(flags: TrainFlags): TrainConfig {
   };
 }
 
-/** The attack settings of a config (α defaults to 2.5·ε/K, Madry et al.). */
-export function attackFromConfig(c: TrainConfig): AttackConfig {
-  const stepSize = c.attackStepSize ?? (c.eps > 0 ? (DEFAULT_PGD_STEP_FACTOR * c.eps) / c.attackSteps : 1);
-  return validateAttackConfig({ kind: c.attack, p: c.p, eps: c.eps, steps: c.attackSteps, stepSize, randomStart: c.randomStart });
-}
-
 /** Read a reference direction file {"direction": number[]}. */
 export function readReference(path: string, d: number): Float64Array {
   let raw: unknown;
@@ -113,19 +105,6 @@ export function readReference(path: string, d: number): Float64Array {
   return Float64Array.from(dir as number[]);
 }
 
-/** Build the model a config asks for on this data. */
-export function modelFromConfig(c: TrainConfig, data: Dataset): Model {
-  const hidden = c.model === 'deep-linear' || c.model === 'relu-mlp';
-  return createModel({
-    kind: c.model,
-    inputDim: data.d,
-    depth: c.model === 'linear' ? undefined : c.depth,
-    width: hidden ? c.width : undefined,
-    outputs: data.binary ? 1 : data.classes,
-    leak: c.model === 'relu-mlp' ? c.leak : undefined,
-  });
-}
-
 /**
  * Run a training config to the end (or until `shouldStop`), streaming rows to `onRecord`. Yields to
  * the event loop between slices so that signals and the progress bar are served.
@@ -135,27 +114,11 @@ export async function runTrainConfig(
   hooks: { onRecord?: (m: Measurement) => void; onStep?: (t: number) => void; shouldStop?: () => boolean } = {},
 ): Promise<{ result: TrainResult; data: Dataset; model: Model }> {
   const data = loadData(c.data);
-  const model = modelFromConfig(c, data);
-  const attack = attackFromConfig(c);
   const reference = c.reference ? readReference(c.reference, data.d) : undefined;
-  const record = parseRecordSpec(c.record)!;
-  const decay = c.lrDecay ?? (c.schedule === 'loss-scaled' ? 'sqrt' : 'none');
+  const opts = trainOptionsFromConfig(c, data, { reference, ...hooks });
 
-  const result = await trainAsync({
-    model,
-    data,
-    attack,
-    loss: c.loss,
-    schedule: { kind: c.schedule, lr: c.lr, decay, form: c.stepForm },
-    steps: c.steps,
-    batchSize: c.batchSize,
-    initScale: c.initScale,
-    seed: c.seed,
-    record,
-    reference,
-    ...hooks,
-  });
-  return { result, data, model };
+  const result = await trainAsync(opts);
+  return { result, data, model: opts.model };
 }
 
 /** The JSON document of a run: {"config", "final", "history", ...}. */

@@ -1,0 +1,58 @@
+/**
+ * From a validated `TrainConfig` to the objects a run needs (library code: no file access; the data
+ * set and a reference direction are passed in).
+ */
+import type { TrainConfig } from './config.ts';
+import type { TrainOptions } from './trainer.ts';
+import type { ScheduleConfig } from './schedule.ts';
+import { parseRecordSpec } from './record.ts';
+import { validateAttackConfig, DEFAULT_PGD_STEP_FACTOR } from '../attacks/index.ts';
+import type { AttackConfig } from '../attacks/attack.ts';
+import { createModel } from '../models/registry.ts';
+import type { Model } from '../models/model.ts';
+import type { Dataset } from '../data/dataset.ts';
+
+/** The attack settings of a config (α defaults to 2.5·ε/K, Madry et al.). */
+export function attackFromConfig(c: TrainConfig): AttackConfig {
+  const stepSize = c.attackStepSize ?? (c.eps > 0 ? (DEFAULT_PGD_STEP_FACTOR * c.eps) / c.attackSteps : 1);
+  return validateAttackConfig({ kind: c.attack, p: c.p, eps: c.eps, steps: c.attackSteps, stepSize, randomStart: c.randomStart });
+}
+
+/** Build the model a config asks for on this data (outputs from the labels). */
+export function modelFromConfig(c: TrainConfig, data: Dataset): Model {
+  const hidden = c.model === 'deep-linear' || c.model === 'relu-mlp';
+  return createModel({
+    kind: c.model,
+    inputDim: data.d,
+    depth: c.model === 'linear' ? undefined : c.depth,
+    width: hidden ? c.width : undefined,
+    outputs: data.binary ? 1 : data.classes,
+    leak: c.model === 'relu-mlp' ? c.leak : undefined,
+  });
+}
+
+/** η_t decay in force: the config's, else sqrt for loss-scaled and none otherwise. */
+export function scheduleFromConfig(c: TrainConfig): ScheduleConfig {
+  return { kind: c.schedule, lr: c.lr, decay: c.lrDecay ?? (c.schedule === 'loss-scaled' ? 'sqrt' : 'none'), form: c.stepForm };
+}
+
+/** Complete TrainOptions for a config on `data`, with an optional reference direction and hooks. */
+export function trainOptionsFromConfig(
+  c: TrainConfig,
+  data: Dataset,
+  extra: Pick<TrainOptions, 'reference' | 'onRecord' | 'onStep' | 'shouldStop'> = {},
+): TrainOptions {
+  return {
+    model: modelFromConfig(c, data),
+    data,
+    attack: attackFromConfig(c),
+    loss: c.loss,
+    schedule: scheduleFromConfig(c),
+    steps: c.steps,
+    batchSize: c.batchSize,
+    initScale: c.initScale,
+    seed: c.seed,
+    record: parseRecordSpec(c.record)!,
+    ...extra,
+  };
+}
