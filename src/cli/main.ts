@@ -1,6 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { AdvbiasError, InputError } from '../errors.ts';
 import { trainCommand, type TrainFlags } from './train.ts';
+import { reproduceCommand, type ReproduceFlags } from './reproduce.ts';
+import { solveCommand, type SolveFlags } from './solve.ts';
 import { VERSION } from './version.ts';
 
 /** Exit codes: 0 ok, 1 a run failed (non-finite value, unexpected error), 2 bad input, 130 interrupted. */
@@ -39,13 +41,36 @@ function buildProgram(result: { code: number }): Command {
     .option('--batch-size <B>', 'mini-batch size, 0 = full batch (default 0)')
     .option('--init-scale <s>', 'initialization scale (default 1)')
     .option('--seed <n>', 'seed of every random choice (default 0)')
-    .option('--reference <file>', 'JSON {"direction": number[]}: report the angle of β/‖β‖ to it')
+    .option('--reference <file|auto>', 'JSON {"direction": number[]}, or auto (the solution the theory predicts): report the angle of β/‖β‖ to it')
+    .option('--allow-inseparable', 'train a linear-in-x model even when ε ≥ γ_q* (no margin to grow)')
     .option('--record <spec>', 'history steps: log | log:N per decade | every:N (default log)')
     .option('--out <dir>', 'write result.json and history.csv there')
     .option('--json', 'print exactly one JSON object {"config", "final", "history", "run"} on stdout')
     .addOption(new Option('--no-progress', 'hide the progress bar').hideHelp())
     .action(async (opts: TrainFlags) => {
       result.code = await trainCommand(opts);
+    });
+  program
+    .command('solve')
+    .description('solve a reference max-margin problem: ℓq-SVM, robust threshold γ_q*, adversarial SVM (B), interpolation SVM (D)')
+    .option('--data <spec>', 'data set, as for train (default s2); binary labels')
+    .option('--problem <kind>', 'svm | threshold | adversarial-svm | interpolation (default svm)')
+    .option('--q <q>', 'svm: the SVM norm q (1, 2, inf or any number ≥ 1; default 2)')
+    .option('--p <p>', 'threshold, adversarial-svm, interpolation: the perturbation norm p (default inf)')
+    .option('--eps <eps>', 'adversarial-svm, interpolation: the radius ε (0 ≤ ε < γ_q*)')
+    .option('--json', 'print one JSON object {"problem", "direction", "margin", "multipliers", "kkt", "status", "solver", …}')
+    .action(async (opts: SolveFlags) => {
+      result.code = await solveCommand(opts);
+    });
+
+  program
+    .command('reproduce')
+    .description('run the experiments that reproduce the claims (all, a claim such as c1, or experiment ids) and write figures and tables')
+    .argument('[names...]', 'all | c1 | c2 | c3 | experiment ids (default all)')
+    .option('--quick', 'reduced versions (well under a minute per experiment)')
+    .option('--out <dir>', 'output folder (default out/reproduce or out/reproduce-quick)')
+    .action(async (names: string[], opts: ReproduceFlags) => {
+      result.code = await reproduceCommand(names, opts);
     });
   return program;
 }

@@ -4,6 +4,8 @@ import cliProgress from 'cli-progress';
 import { InputError } from '../errors.ts';
 import { parseTrainConfig, configToJson, type TrainConfig } from '../train/config.ts';
 import { trainOptionsFromConfig } from '../train/from-config.ts';
+import { autoReference, checkAdversarialSeparability } from '../train/reference.ts';
+import type { SolverResult } from '../solvers/types.ts';
 import { trainAsync, type TrainResult } from '../train/trainer.ts';
 import { DEFAULT_PGD_STEP_FACTOR } from '../attacks/index.ts';
 import type { Model } from '../models/model.ts';
@@ -75,9 +77,11 @@ export function resolveTrainConfig(flags: TrainFlags): TrainConfig {
     raw.width = parts.length === 1 ? parts[0] : parts;
     fromFlags.add('width');
   }
-  if (flags.randomStart === true) {
-    raw.randomStart = true;
-    fromFlags.add('randomStart');
+  for (const f of ['randomStart', 'allowInseparable'] as const) {
+    if (flags[f] === true) {
+      raw[f] = true;
+      fromFlags.add(f);
+    }
   }
   const c = parseTrainConfig(raw, fromFlags, typeof flags.config === 'string' ? `config file "${flags.config}"` : 'config');
   // Record the values actually used, so that result.json's config reruns the same run.
@@ -112,17 +116,24 @@ export function readReference(path: string, d: number): Float64Array {
 export async function runTrainConfig(
   c: TrainConfig,
   hooks: { onRecord?: (m: Measurement) => void; onStep?: (t: number) => void; shouldStop?: () => boolean } = {},
-): Promise<{ result: TrainResult; data: Dataset; model: Model }> {
+): Promise<{ result: TrainResult; data: Dataset; model: Model; referenceSolution: SolverResult | null }> {
   const data = loadData(c.data);
-  const reference = c.reference ? readReference(c.reference, data.d) : undefined;
+  // A linear-in-x model trained with ε ≥ γ_q* has no margin to grow: refuse before training.
+  await checkAdversarialSeparability(c, data);
+  let referenceSolution: SolverResult | null = null;
+  let reference: Float64Array | undefined;
+  if (c.reference === 'auto') {
+    referenceSolution = await autoReference(c, data);
+    reference = referenceSolution.direction!;
+  } else if (c.reference) reference = readReference(c.reference, data.d);
   const opts = trainOptionsFromConfig(c, data, { reference, ...hooks });
 
   const result = await trainAsync(opts);
-  return { result, data, model: opts.model };
+  return { result, data, model: opts.model, referenceSolution };
 }
 
 /** The JSON document of a run: {"config", "final", "history", ...}. */
-export function resultDocument(c: TrainConfig, r: TrainResult, model: Model, data: Dataset): Record<string, unknown> {
+export function resultDocument(c: TrainConfig, r: TrainResult, model: Model, data: Dataset, ref: SolverResult | null = null): Record<string, unknown> {
   return {
     config: configToJson(c),
     final: r.final,
@@ -134,6 +145,7 @@ export function resultDocument(c: TrainConfig, r: TrainResult, model: Model, dat
       rollbacks: r.rollbacks,
       model: { ...model.spec, order: model.order, numParams: model.numParams },
       data: { name: data.name, n: data.n, d: data.d, binary: data.binary, classes: data.classes },
+      ...(ref ? { reference: { problem: ref.problem, solver: ref.solver, status: ref.status, direction: Array.from(ref.direction!), margin: ref.margin, kkt: ref.kkt } } : {}),
     },
   };
 }
@@ -158,6 +170,7 @@ export function summaryText(c: TrainConfig, r: TrainResult, model: Model, data: 
     `  accuracy                 ${fmt(f.trainAccuracy, 4)} (clean)   ${fmt(f.robustAccuracy, 4)} (robust)`,
   ];
   if (f.attackGap !== undefined) lines.push(`  attack gap               ${fmt(f.attackGap)} (training attack vs exact worst case)`);
+  if (f.referenceAngleDeg !== undefined && c.reference === 'auto') lines.push(`  reference                auto: ${c.attack !== 'none' && c.eps > 0 ? `adversarial SVM (B), p = ${formatNormExponent(c.attack === 'fgsm' ? Infinity : c.p)}, ε = ${c.eps}` : 'ℓ2-SVM'}`);
   if (f.referenceAngleDeg !== undefined) lines.push(`  direction error          ${fmt(f.referenceAngleDeg)}° (1 − cos = ${fmt(f.referenceOneMinusCos)})`);
   if (f.predictor && f.predictor.length <= 8) {
     const ang = f.predictor.length === 2 ? `, angle ${fmt((Math.atan2(f.predictor[1], f.predictor[0]) * 180) / Math.PI)}°` : '';
@@ -198,7 +211,7 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   bar?.start(c.steps, 0, { info: '' });
   let lastUpdate = 0;
   try {
-    const { result, data, model } = await runTrainConfig(c, {
+    const { result, data, model, referenceSolution } = await runTrainConfig(c, {
       onRecord: (m) => {
         // History rows go to disk as they are measured: an interrupted run keeps them.
         if (csvPath) appendFileSync(csvPath, csvRow(m));
@@ -217,7 +230,7 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
       shouldStop: () => stop,
     });
     bar?.stop();
-    const doc = resultDocument(c, result, model, data);
+    const doc = resultDocument(c, result, model, data, referenceSolution);
     if (out) writeFileSync(join(out, 'result.json'), toJson(doc, 2) + '\n');
     if (flags.json === true) process.stdout.write(toJson(doc) + '\n');
     else {

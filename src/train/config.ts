@@ -59,8 +59,10 @@ export const TrainConfigSchema = z.strictObject({
   batchSize: positiveInt('batch-size').min(0, { error: 'must be ≥ 0' }).default(0),
   initScale: z.number().gt(0, { error: 'must be > 0' }).refine(Number.isFinite, { error: 'must be finite' }).default(1),
   seed: positiveInt('seed').min(0, { error: 'must be ≥ 0' }).max(2 ** 32 - 1, { error: 'must be < 2^32' }).default(0),
-  /** JSON file {"direction": number[]} with the reference direction, or null. */
+  /** JSON file {"direction": number[]} with the reference direction, "auto" (the solver's prediction), or null. */
   reference: z.string().min(1).nullable().default(null),
+  /** Train a linear-in-x model even when ε ≥ γ_q* (adversarial examples not separable). */
+  allowInseparable: z.boolean().default(false),
   /** log | log:N (points per decade) | every:N */
   record: z.string().refine((s) => parseRecordSpec(s) !== null, { error: 'must be log, log:N or every:N (N ≥ 1)' }).default('log'),
 });

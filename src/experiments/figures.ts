@@ -1,0 +1,76 @@
+/**
+ * Figures of an experiment, built from its results only (no experiment logic): one vega-lite spec
+ * per figure config, drawn by `src/node/render.ts` (or any vega-lite tool).
+ */
+import { lineFigure, pathFigure, type FigureResult, type FigureSeries, type PathSeries } from '../report/figures.ts';
+import type { ExperimentConfig, FigureConfig } from './schema.ts';
+import type { ExperimentResult, RunResult, Params } from './runner.ts';
+import { traceValue } from './runner.ts';
+
+const AXIS_TITLES: Record<string, string> = {
+  referenceAngleDeg: 'angle to the reference (°)',
+  referenceOneMinusCos: '1 − cos to the reference',
+  alignmentMin: 'min layer alignment',
+  layerShareError: 'max |layer share − 1/L|',
+  marginRatio: 'γ̄ / (L^{−L/2} γ*)',
+  adversarialNormalizedMargin: 'normalized adversarial margin γ̄',
+  smoothedMargin: 'smoothed margin γ̃',
+  logLoss: 'log L̃',
+};
+
+function matches(params: Params, where: Params | undefined): boolean {
+  if (!where) return true;
+  return Object.entries(where).every(([k, v]) => String(params[k] === Infinity ? 'inf' : params[k]) === String(v === Infinity ? 'inf' : v));
+}
+
+/** Legend name of a run: its label without the parameters fixed by the figure's filter. */
+function seriesName(run: RunResult, where: Params | undefined): string {
+  const fixed = new Set(Object.keys(where ?? {}));
+  const parts = run.label.split(' ').filter((p) => !fixed.has(p.split('=')[0]) && !(fixed.has('depth') && p.startsWith('L=')));
+  return parts.join(' ') || run.label;
+}
+
+function traceFigure(fig: Extract<FigureConfig, { kind: 'trace' }>, runs: RunResult[]): FigureResult {
+  const series: FigureSeries[] = runs
+    .filter((r) => matches(r.params, fig.where))
+    .map((r) => ({
+      name: seriesName(r, fig.where),
+      points: r.history.filter((h) => h.step >= 1).map((h) => ({ x: h.step, y: traceValue(h, fig.metric, r) })),
+    }));
+  return lineFigure({
+    title: fig.title,
+    x: { title: 'step t', scale: 'log' },
+    y: { title: AXIS_TITLES[fig.metric] ?? fig.metric, scale: fig.yScale },
+    series,
+    referenceLines: fig.referenceLine ? [fig.referenceLine] : [],
+  });
+}
+
+function epsPathFigure(fig: Extract<FigureConfig, { kind: 'eps-path' }>, runs: RunResult[]): FigureResult {
+  const groups = new Map<string, RunResult[]>();
+  for (const r of runs.filter((r) => matches(r.params, fig.where))) {
+    const key = seriesName(r, { ...fig.where, eps: 0, epsFraction: 0 });
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const trainedKey = fig.angle === 'l2-svm' ? 'angleToL2SvmDeg' : 'angleToLqSvmDeg';
+  const solverKey = fig.angle === 'l2-svm' ? 'solverAngleToL2SvmDeg' : 'solverAngleToLqSvmDeg';
+  const series: PathSeries[] = [...groups.entries()].map(([name, rs]) => {
+    const sorted = [...rs].sort((a, b) => Number(a.config.eps) - Number(b.config.eps));
+    return {
+      name,
+      trained: sorted.map((r) => ({ x: Number(r.config.eps), y: r.metrics[trainedKey] ?? null })),
+      predicted: sorted.map((r) => ({ x: Number(r.config.eps), y: r.metrics[solverKey] ?? null })),
+    };
+  });
+  return pathFigure({
+    title: fig.title,
+    x: { title: 'ε' },
+    y: { title: fig.angle === 'l2-svm' ? 'angle to the ℓ2-SVM (°)' : 'angle to the ℓq-SVM (°)' },
+    series,
+  });
+}
+
+/** Every figure of an experiment, in config order. */
+export function experimentFigures(exp: ExperimentConfig, result: ExperimentResult): { id: string; figure: FigureResult }[] {
+  return exp.figures.map((fig) => ({ id: fig.id, figure: fig.kind === 'trace' ? traceFigure(fig, result.runs) : epsPathFigure(fig, result.runs) }));
+}

@@ -1,0 +1,292 @@
+/**
+ * Runs an experiment: expands its runs, trains each one against the reference the theory predicts,
+ * computes per-run metrics and checks the expected outcomes. Library code: data loading is injected
+ * (files need Node), results are plain JSON-ready data; figures are drawn elsewhere from them.
+ */
+import type { Dataset } from '../data/dataset.ts';
+import type { SolverResult } from '../solvers/types.ts';
+import { solve } from '../solvers/index.ts';
+import { parseTrainConfig, configToJson, TrainConfigSchema, type TrainConfig } from '../train/config.ts';
+import { trainOptionsFromConfig } from '../train/from-config.ts';
+import { autoReference, isAdversarial, perturbationNorm } from '../train/reference.ts';
+import { trainAsync } from '../train/trainer.ts';
+import type { Measurement } from '../metrics/measure.ts';
+import { directionError } from '../metrics/direction.ts';
+import { dualExponent, formatNormExponent } from '../linalg/norms.ts';
+import { s2DeepLinearAnswer } from './s2-answers.ts';
+import type { ExperimentConfig, Expectation, RunMetric } from './schema.ts';
+import { InputError } from '../errors.ts';
+
+type ParamValue = number | string | boolean;
+export type Params = Record<string, ParamValue>;
+
+/** One run to do: its params (varied settings and tags) and the resolved base settings. */
+export interface RunSpec {
+  label: string;
+  params: Params;
+  /** Raw settings (base ⊕ params) before ε fractions are resolved. */
+  raw: Record<string, unknown>;
+}
+
+/** The solver results a run is compared with (JSON-ready). */
+export interface ReferenceSummary {
+  problem: string;
+  status: string;
+  solver: string;
+  direction: number[];
+  margin: number;
+  kkt: SolverResult['kkt'];
+}
+
+export interface RunResult {
+  label: string;
+  params: Params;
+  config: Record<string, unknown>;
+  final: Measurement;
+  history: Measurement[];
+  reference: ReferenceSummary | null;
+  l2Svm: ReferenceSummary | null;
+  lqSvm: ReferenceSummary | null;
+  /** γ_q* of the data for the run's p, when computed. */
+  threshold: number | null;
+  metrics: Partial<Record<RunMetric, number>>;
+  seconds: number;
+}
+
+export interface ExpectationRow {
+  expectation: string;
+  description: string;
+  run: string;
+  metric: RunMetric;
+  expected: string;
+  measured: number | null;
+  pass: boolean;
+}
+
+export interface ExperimentResult {
+  id: string;
+  claim: string;
+  title: string;
+  quick: boolean;
+  runs: RunResult[];
+  table: ExpectationRow[];
+  pass: boolean;
+  seconds: number;
+}
+
+export interface RunnerHooks {
+  /** Loads a `--data` spec (Node: files and the mnist package). */
+  loadData: (spec: string) => Dataset;
+  /** Called before each run starts. */
+  onRunStart?: (index: number, total: number, label: string) => void;
+  /** Called after every training step of the current run. */
+  onStep?: (step: number, totalSteps: number) => void;
+  shouldStop?: () => boolean;
+}
+
+const TRAIN_KEYS = new Set(Object.keys(TrainConfigSchema.shape));
+
+function cartesian(grid: Record<string, ParamValue[]> | undefined): Params[] {
+  let out: Params[] = [{}];
+  for (const [k, values] of Object.entries(grid ?? {})) out = out.flatMap((p) => values.map((v) => ({ ...p, [k]: v })));
+  return out;
+}
+
+function show(v: ParamValue): string {
+  if (typeof v === 'number') return v === Infinity ? 'inf' : String(v);
+  return String(v);
+}
+
+/** Expand the runs of an experiment (quick variant applied when `quick`). */
+export function expandRuns(exp: ExperimentConfig, quick: boolean): RunSpec[] {
+  const v = quick ? exp.quick : undefined;
+  const base = { ...exp.base, ...(v?.base ?? {}) };
+  const grid = v?.grid ?? exp.grid;
+  const list = v?.runs ?? exp.runs ?? [{}];
+  const specs: RunSpec[] = [];
+  for (const g of cartesian(grid)) {
+    for (const r of list) {
+      const params: Params = { ...g, ...r };
+      const label = Object.entries(params)
+        .filter(([k]) => k !== 'target')
+        .map(([k, val]) => `${k === 'depth' ? 'L' : k}=${show(val)}`)
+        .join(' ') || exp.id;
+      const raw: Record<string, unknown> = { ...base };
+      for (const [k, val] of Object.entries(params)) if (TRAIN_KEYS.has(k)) raw[k] = val;
+      specs.push({ label, params, raw });
+    }
+  }
+  return specs;
+}
+
+function summarize(r: SolverResult | null): ReferenceSummary | null {
+  if (!r || r.status !== 'optimal' || !r.direction) return null;
+  return { problem: r.problem, status: r.status, solver: r.solver, direction: Array.from(r.direction), margin: r.margin, kkt: r.kkt };
+}
+
+const DEG = 180 / Math.PI;
+
+/** Per-history-row value of a trace metric (NaN when it does not apply). */
+export function traceValue(row: Measurement, metric: string, run: Pick<RunResult, 'reference' | 'config'>): number {
+  switch (metric) {
+    case 'alignmentMin':
+      return row.alignment ? Math.min(...row.alignment.rank1, ...row.alignment.adjacent, row.alignment.predictor) : NaN;
+    case 'layerShareError': {
+      const s = row.alignment?.layerShares;
+      return s ? Math.max(...s.map((x) => Math.abs(x - 1 / s.length))) : NaN;
+    }
+    case 'marginRatio': {
+      if (!run.reference) return NaN;
+      const L = run.config.model === 'linear' ? 1 : Number(run.config.depth);
+      const gamma = row.exactAdversarialNormalizedMargin ?? row.adversarialNormalizedMargin;
+      return gamma / (Math.pow(L, -L / 2) * run.reference.margin);
+    }
+    default: {
+      const v = (row as unknown as Record<string, unknown>)[metric];
+      return typeof v === 'number' ? v : NaN;
+    }
+  }
+}
+
+function angleBetween(a: ArrayLike<number> | undefined | null, b: ArrayLike<number> | undefined | null): number {
+  if (!a || !b) return NaN;
+  return directionError(a, b).angleDeg;
+}
+
+function runMetrics(run: Omit<RunResult, 'metrics' | 'seconds'>, c: TrainConfig, data: Dataset): Partial<Record<RunMetric, number>> {
+  const f = run.final;
+  const m: Partial<Record<RunMetric, number>> = {
+    adversarialNormalizedMargin: f.adversarialNormalizedMargin,
+    robustAccuracy: f.robustAccuracy,
+    trainAccuracy: f.trainAccuracy,
+  };
+  if (f.referenceAngleDeg !== undefined) m.referenceAngleDeg = f.referenceAngleDeg;
+  if (f.referenceOneMinusCos !== undefined) m.referenceOneMinusCos = f.referenceOneMinusCos;
+  for (const k of ['alignmentMin', 'layerShareError', 'marginRatio'] as const) {
+    const v = traceValue(f, k, run);
+    if (Number.isFinite(v)) m[k] = v;
+  }
+  if (run.reference) m.solveKktMax = Math.max(run.reference.kkt.primalFeasibility, run.reference.kkt.dualFeasibility, run.reference.kkt.complementarity, run.reference.kkt.stationarity);
+  // S2's closed-form answers (THEORY §8) for linear and deep-linear models, p ∈ {1, 2, ∞}.
+  if (/^s2(-mirrored)?$/.test(c.data) && (c.model === 'linear' || c.model === 'deep-linear') && f.predictor) {
+    const ans = s2DeepLinearAnswer(isAdversarial(c) ? perturbationNorm(c) : 2, isAdversarial(c) ? c.eps : 0);
+    if (ans) m.closedFormAngleErrorDeg = Math.abs(Math.atan2(f.predictor[1], f.predictor[0]) * DEG - ans.angleDeg);
+  }
+  if (f.predictor) {
+    const a2 = angleBetween(f.predictor, run.l2Svm?.direction);
+    const aq = angleBetween(f.predictor, run.lqSvm?.direction);
+    if (Number.isFinite(a2)) m.angleToL2SvmDeg = a2;
+    if (Number.isFinite(aq)) m.angleToLqSvmDeg = aq;
+  }
+  if (run.reference) {
+    const s2 = angleBetween(run.reference.direction, run.l2Svm?.direction);
+    const sq = angleBetween(run.reference.direction, run.lqSvm?.direction);
+    if (Number.isFinite(s2)) m.solverAngleToL2SvmDeg = s2;
+    if (Number.isFinite(sq)) m.solverAngleToLqSvmDeg = sq;
+  }
+  void data;
+  return m;
+}
+
+function matches(params: Params, where: Params | undefined): boolean {
+  if (!where) return true;
+  return Object.entries(where).every(([k, v]) => {
+    const have = params[k];
+    if (k === 'p' || typeof v === 'number') return show(have as ParamValue) === show(v);
+    return have === v;
+  });
+}
+
+/** Check the expectations against the runs: one row per (expectation, matching run). */
+export function evaluate(expectations: readonly Expectation[], runs: readonly RunResult[]): ExpectationRow[] {
+  const rows: ExpectationRow[] = [];
+  for (const e of expectations) {
+    const selected = runs.filter((r) => matches(r.params, e.where));
+    if (selected.length === 0) {
+      rows.push({ expectation: e.id, description: e.description, run: '(no matching run)', metric: e.metric, expected: `${e.op} ${e.value}`, measured: null, pass: false });
+      continue;
+    }
+    for (const r of selected) {
+      const v = r.metrics[e.metric];
+      const measured = v === undefined || !Number.isFinite(v) ? null : v;
+      let pass = false;
+      if (measured !== null) {
+        if (e.op === '<') pass = measured < e.value;
+        else if (e.op === '<=') pass = measured <= e.value;
+        else if (e.op === '>') pass = measured > e.value;
+        else pass = measured >= e.value;
+      }
+      rows.push({ expectation: e.id, description: e.description, run: r.label, metric: e.metric, expected: `${e.op} ${e.value}`, measured, pass });
+    }
+  }
+  return rows;
+}
+
+/** Run every run of an experiment and check its expectations. */
+export async function runExperiment(exp: ExperimentConfig, quick: boolean, hooks: RunnerHooks): Promise<ExperimentResult> {
+  const t0 = Date.now();
+  const specs = expandRuns(exp, quick);
+  const dataCache = new Map<string, Dataset>();
+  const solveCache = new Map<string, Promise<SolverResult>>();
+  const cachedSolve = (key: string, f: () => Promise<SolverResult>): Promise<SolverResult> => {
+    let r = solveCache.get(key);
+    if (!r) solveCache.set(key, (r = f()));
+    return r;
+  };
+  const runs: RunResult[] = [];
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i];
+    hooks.onRunStart?.(i, specs.length, spec.label);
+    const t1 = Date.now();
+    const raw = { ...spec.raw };
+    const dataSpec = String(raw.data ?? 's2');
+    let data = dataCache.get(dataSpec);
+    if (!data) dataCache.set(dataSpec, (data = hooks.loadData(dataSpec)));
+    const d = data;
+    // ε as a fraction of γ_q* (the ε-path): needs the threshold of the data for the run's p.
+    let threshold: number | null = null;
+    const pRaw = parseTrainConfig({ ...raw, eps: 0 }).p;
+    const p = raw.attack === 'fgsm' ? Infinity : pRaw;
+    if (typeof spec.params.epsFraction === 'number' || exp.svmEndpoints) {
+      const th = await cachedSolve(`threshold|${dataSpec}|${p}`, () => solve('threshold', d, { p }));
+      if (th.status !== 'optimal') throw new InputError(`experiment ${exp.id}, run ${spec.label}: γ_q* of "${dataSpec}": ${th.status}: ${th.message}`, 'experiment');
+      threshold = th.margin;
+      if (typeof spec.params.epsFraction === 'number') raw.eps = spec.params.epsFraction * th.margin;
+    }
+    const c = parseTrainConfig(raw, new Set(), `experiment ${exp.id}, run ${spec.label}`);
+    const refKey = `ref|${dataSpec}|${c.model === 'linear' || c.model === 'deep-linear' ? 'C1' : c.model}|${isAdversarial(c) ? `${perturbationNorm(c)}|${c.eps}` : 'clean'}`;
+    const reference = exp.reference === 'auto' ? await cachedSolve(refKey, () => autoReference(c, d)) : null;
+    let l2: SolverResult | null = null;
+    let lq: SolverResult | null = null;
+    if (exp.svmEndpoints) {
+      l2 = await cachedSolve(`svm|${dataSpec}|2`, () => solve('svm', d, { q: 2 }));
+      const q = dualExponent(perturbationNorm(c));
+      lq = await cachedSolve(`svm|${dataSpec}|${q}`, () => solve('svm', d, { q }));
+    }
+    const opts = trainOptionsFromConfig(c, d, {
+      reference: reference?.direction ?? undefined,
+      onStep: hooks.onStep ? (t) => hooks.onStep!(t, c.steps) : undefined,
+      shouldStop: hooks.shouldStop,
+    });
+    const result = await trainAsync(opts);
+    const partial = {
+      label: spec.label,
+      params: spec.params,
+      config: configToJson(c),
+      final: result.final,
+      history: result.history,
+      reference: summarize(reference),
+      l2Svm: summarize(l2),
+      lqSvm: summarize(lq),
+      threshold,
+    };
+    runs.push({ ...partial, metrics: runMetrics(partial, c, d), seconds: (Date.now() - t1) / 1000 });
+    if (result.interrupted) break;
+  }
+  const expectations = (quick ? exp.quick?.expectations : undefined) ?? exp.expectations;
+  const table = evaluate(expectations, runs);
+  return { id: exp.id, claim: exp.claim, title: exp.title, quick, runs, table, pass: table.every((r) => r.pass), seconds: (Date.now() - t0) / 1000 };
+}
+
+/** Text of a norm exponent for labels. */
+export const showP = formatNormExponent;

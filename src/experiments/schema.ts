@@ -1,0 +1,122 @@
+/**
+ * Experiments are typed JSON configs (one per figure family), validated with zod at the boundary.
+ * An experiment is a set of training runs — a grid (cartesian product) and/or an explicit list —
+ * over a base training config, each compared with the reference the theory predicts, plus the
+ * figures to draw and the expected outcomes (claims) to check.
+ */
+import { z } from 'zod';
+import { TrainConfigSchema } from '../train/config.ts';
+import { InputError } from '../errors.ts';
+
+/** Per-run numbers that expectations and tables read (see runner.ts for their definitions). */
+export const RUN_METRICS = [
+  'referenceAngleDeg',
+  'referenceOneMinusCos',
+  'closedFormAngleErrorDeg',
+  'alignmentMin',
+  'layerShareError',
+  'marginRatio',
+  'adversarialNormalizedMargin',
+  'robustAccuracy',
+  'trainAccuracy',
+  'angleToL2SvmDeg',
+  'angleToLqSvmDeg',
+  'solverAngleToL2SvmDeg',
+  'solverAngleToLqSvmDeg',
+  'solveKktMax',
+] as const;
+export type RunMetric = (typeof RUN_METRICS)[number];
+
+/** Quantities that can be drawn against the step (history rows). */
+export const TRACE_METRICS = [
+  'referenceAngleDeg',
+  'referenceOneMinusCos',
+  'alignmentMin',
+  'layerShareError',
+  'marginRatio',
+  'adversarialNormalizedMargin',
+  'smoothedMargin',
+  'logLoss',
+] as const;
+export type TraceMetric = (typeof TRACE_METRICS)[number];
+
+const paramValue = z.union([z.number(), z.string(), z.boolean()]);
+/** Settings a run varies: training-config fields, plus `epsFraction` (ε = fraction · γ_q*) and free tags. */
+const params = z.record(z.string(), paramValue);
+
+const Expectation = z.strictObject({
+  /** Short id, unique in the experiment. */
+  id: z.string().min(1),
+  /** What the claim says, in words (shown in the report). */
+  description: z.string().min(1),
+  metric: z.enum(RUN_METRICS),
+  op: z.enum(['<', '<=', '>', '>=']),
+  value: z.number(),
+  /** Only runs whose params/tags match all these values. */
+  where: params.optional(),
+});
+export type Expectation = z.infer<typeof Expectation>;
+
+const Figure = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('trace'),
+    id: z.string().min(1),
+    title: z.string().min(1),
+    metric: z.enum(TRACE_METRICS),
+    yScale: z.enum(['log', 'linear']).default('linear'),
+    /** Draw only runs matching these values. */
+    where: params.optional(),
+    /** A horizontal reference line (e.g. 1 for marginRatio). */
+    referenceLine: z.object({ y: z.number(), label: z.string() }).optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('eps-path'),
+    id: z.string().min(1),
+    title: z.string().min(1),
+    /** Which angle to plot against ε: to the ℓ2-SVM or to the ℓq-SVM. */
+    angle: z.enum(['l2-svm', 'lq-svm']),
+    where: params.optional(),
+  }),
+]);
+export type FigureConfig = z.infer<typeof Figure>;
+
+const Variant = z.strictObject({
+  /** Overrides of the base training config. */
+  base: TrainConfigSchema.partial().optional(),
+  /** Each key lists the values to try; runs are the cartesian product (applied before `runs`). */
+  grid: z.record(z.string(), z.array(paramValue).min(1)).optional(),
+  /** Explicit runs (params and tags), each combined with every grid point. */
+  runs: z.array(params).min(1).optional(),
+  /** Replace the expectations (e.g. looser budgets in quick mode must still test the claim). */
+  expectations: z.array(Expectation).optional(),
+});
+
+export const ExperimentSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9-]+$/, { error: 'lower-case letters, digits and dashes' }),
+  claim: z.enum(['C1', 'C2', 'C3']),
+  title: z.string().min(1),
+  description: z.string().min(1),
+  /** Base training config (validated as a `train --config`), minus the fields the runs vary. */
+  base: TrainConfigSchema.partial(),
+  grid: z.record(z.string(), z.array(paramValue).min(1)).optional(),
+  runs: z.array(params).min(1).optional(),
+  /** `auto`: the reference the theory predicts for each run (THEORY §5); `none`. */
+  reference: z.enum(['auto', 'none']).default('auto'),
+  /** Also solve the ℓ2-SVM and the ℓq-SVM, to place each run on the path between them. */
+  svmEndpoints: z.boolean().default(false),
+  figures: z.array(Figure).default([]),
+  expectations: z.array(Expectation).min(1),
+  /** What `--quick` changes. */
+  quick: Variant.optional(),
+});
+export type ExperimentConfig = z.output<typeof ExperimentSchema>;
+
+/** Parse and validate an experiment config; errors name the file and the field. */
+export function parseExperiment(raw: unknown, source: string): ExperimentConfig {
+  const r = ExperimentSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new InputError(`experiment ${source}: field "${issue.path.join('.')}": ${issue.message}`, 'experiment');
+  }
+  return r.data;
+}

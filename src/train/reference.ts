@@ -1,0 +1,64 @@
+/**
+ * The reference solution the theory predicts for a training run (THEORY §5), and the separability
+ * check that must come before training a linear-in-x model adversarially.
+ */
+import type { TrainConfig } from './config.ts';
+import type { Dataset } from '../data/dataset.ts';
+import type { SolverResult } from '../solvers/types.ts';
+import { solve } from '../solvers/index.ts';
+import { InputError } from '../errors.ts';
+import { formatNormExponent } from '../linalg/norms.ts';
+
+/** Models whose reference direction is the adversarial SVM (B) (claim C1). */
+const C1_MODELS = new Set(['linear', 'deep-linear']);
+/** Linear-in-x models (for the separability check). */
+const LINEAR_IN_X = new Set(['linear', 'deep-linear', 'diagonal', 'diagonal-pm', 'conv']);
+
+/** The perturbation norm p of a config (FGSM is ℓ∞). */
+export function perturbationNorm(c: TrainConfig): number {
+  return c.attack === 'fgsm' ? Infinity : c.p;
+}
+
+/** True when the run is adversarial with a positive radius. */
+export function isAdversarial(c: TrainConfig): boolean {
+  return c.attack !== 'none' && c.eps > 0;
+}
+
+/**
+ * `--reference auto`: for linear and deep-linear models the adversarial SVM (B) with the run's p and
+ * ε, or the ℓ2-SVM for clean training (attack none or ε = 0). Throws InputError naming what is
+ * missing (non-binary data, a model without a C1 reference yet, a solver status other than optimal).
+ */
+export async function autoReference(c: TrainConfig, data: Dataset): Promise<SolverResult> {
+  if (!data.binary) throw new InputError(`--reference auto needs binary data (labels ±1); "${data.name}" has ${data.classes} classes`, 'reference');
+  if (!C1_MODELS.has(c.model))
+    throw new InputError(
+      `--reference auto: no reference direction for model "${c.model}" (linear and deep-linear: the adversarial SVM of claim C1; diagonal and conv: claim C3, not implemented yet; relu-mlp: none — use the KKT measurements)`,
+      'reference',
+    );
+  const r = isAdversarial(c) ? await solve('adversarial-svm', data, { p: perturbationNorm(c), eps: c.eps }) : await solve('svm', data, { q: 2 });
+  if (r.status !== 'optimal' || !r.direction) throw new InputError(`--reference auto: the ${r.problem} solver returned "${r.status}": ${r.message}`, 'reference');
+  return r;
+}
+
+/**
+ * Before adversarial training of a linear-in-x model: compute γ_q* and refuse ε ≥ γ_q* (then the
+ * adversarial examples are not separable and there is no margin to grow), unless
+ * `allowInseparable`. Returns the threshold result (null when the check does not apply).
+ */
+export async function checkAdversarialSeparability(c: TrainConfig, data: Dataset): Promise<SolverResult | null> {
+  if (!isAdversarial(c) || !data.binary || !LINEAR_IN_X.has(c.model)) return null;
+  const p = perturbationNorm(c);
+  const th = await solve('threshold', data, { p });
+  if (th.status === 'not-separable') {
+    if (c.allowInseparable) return th;
+    throw new InputError(`data "${data.name}" is not linearly separable, so a linear-in-x model has no margin to grow (${th.message}); use --allow-inseparable to train anyway`, 'data');
+  }
+  if (th.status !== 'optimal') throw new InputError(`cannot compute the robust threshold γ_q* of "${data.name}": ${th.status}: ${th.message}`, 'eps');
+  if (c.eps >= th.margin && !c.allowInseparable)
+    throw new InputError(
+      `ε = ${c.eps} ≥ γ_q* = ${th.margin.toPrecision(8)} (p = ${formatNormExponent(p)}): adversarial examples of "${data.name}" are not linearly separable, so there is no margin to grow (THEORY §5); use a smaller --eps, or --allow-inseparable to train anyway`,
+      'eps',
+    );
+  return th;
+}
