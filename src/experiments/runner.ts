@@ -184,6 +184,13 @@ function runMetrics(run: Omit<RunResult, 'metrics' | 'seconds'>, c: TrainConfig,
     if (Number.isFinite(s2)) m.solverAngleToL2SvmDeg = s2;
     if (Number.isFinite(sq)) m.solverAngleToLqSvmDeg = sq;
   }
+  // Where a direction sits between the two SVMs: 0 at the ℓ2-SVM, 1 at the ℓq-SVM.
+  const position = (a2: number | undefined, aq: number | undefined): number | undefined =>
+    a2 === undefined || aq === undefined ? undefined : a2 + aq === 0 ? 0 : a2 / (a2 + aq);
+  const pp = position(m.angleToL2SvmDeg, m.angleToLqSvmDeg);
+  const sp = position(m.solverAngleToL2SvmDeg, m.solverAngleToLqSvmDeg);
+  if (pp !== undefined) m.pathPosition = pp;
+  if (sp !== undefined) m.solverPathPosition = sp;
   void data;
   return m;
 }

@@ -23,6 +23,8 @@ export const RUN_METRICS = [
   'angleToLqSvmDeg',
   'solverAngleToL2SvmDeg',
   'solverAngleToLqSvmDeg',
+  'pathPosition',
+  'solverPathPosition',
   'solveKktMax',
 ] as const;
 export type RunMetric = (typeof RUN_METRICS)[number];
