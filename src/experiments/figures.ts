@@ -5,7 +5,7 @@
 import { lineFigure, pathFigure, type FigureResult, type FigureSeries, type PathSeries } from '../report/figures.ts';
 import type { ExperimentConfig, FigureConfig } from './schema.ts';
 import type { ExperimentResult, RunResult, Params } from './runner.ts';
-import { traceValue } from './runner.ts';
+import { traceValue, pathKey, type SolverPath } from './runner.ts';
 
 const AXIS_TITLES: Record<string, string> = {
   referenceAngleDeg: 'angle to the reference (°)',
@@ -46,20 +46,25 @@ function traceFigure(fig: Extract<FigureConfig, { kind: 'trace' }>, runs: RunRes
   });
 }
 
-function epsPathFigure(fig: Extract<FigureConfig, { kind: 'eps-path' }>, runs: RunResult[]): FigureResult {
+function epsPathFigure(fig: Extract<FigureConfig, { kind: 'eps-path' }>, runs: RunResult[], paths: SolverPath[]): FigureResult {
   const groups = new Map<string, RunResult[]>();
   for (const r of runs.filter((r) => matches(r.params, fig.where))) {
-    const key = seriesName(r, { ...fig.where, eps: 0, epsFraction: 0 });
+    const key = pathKey(r.params);
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   const trainedKey = fig.angle === 'l2-svm' ? 'angleToL2SvmDeg' : 'angleToLqSvmDeg';
   const solverKey = fig.angle === 'l2-svm' ? 'solverAngleToL2SvmDeg' : 'solverAngleToLqSvmDeg';
   const series: PathSeries[] = [...groups.entries()].map(([name, rs]) => {
     const sorted = [...rs].sort((a, b) => Number(a.config.eps) - Number(b.config.eps));
+    // The dense solver path when there is one, else the solver at the trained ε values.
+    const dense = paths.find((p) => p.key === name);
+    const predicted = dense
+      ? dense.points.map((pt) => ({ x: pt.eps, y: fig.angle === 'l2-svm' ? pt.angleToL2SvmDeg : pt.angleToLqSvmDeg }))
+      : sorted.map((r) => ({ x: Number(r.config.eps), y: r.metrics[solverKey] ?? null }));
     return {
-      name,
+      name: name || 'run',
       trained: sorted.map((r) => ({ x: Number(r.config.eps), y: r.metrics[trainedKey] ?? null })),
-      predicted: sorted.map((r) => ({ x: Number(r.config.eps), y: r.metrics[solverKey] ?? null })),
+      predicted,
     };
   });
   return pathFigure({
@@ -72,5 +77,5 @@ function epsPathFigure(fig: Extract<FigureConfig, { kind: 'eps-path' }>, runs: R
 
 /** Every figure of an experiment, in config order. */
 export function experimentFigures(exp: ExperimentConfig, result: ExperimentResult): { id: string; figure: FigureResult }[] {
-  return exp.figures.map((fig) => ({ id: fig.id, figure: fig.kind === 'trace' ? traceFigure(fig, result.runs) : epsPathFigure(fig, result.runs) }));
+  return exp.figures.map((fig) => ({ id: fig.id, figure: fig.kind === 'trace' ? traceFigure(fig, result.runs) : epsPathFigure(fig, result.runs, result.solverPaths) }));
 }

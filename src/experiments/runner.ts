@@ -63,6 +63,13 @@ export interface ExpectationRow {
   pass: boolean;
 }
 
+/** The solver's prediction along an ε-path, densely sampled (for the figures). */
+export interface SolverPath {
+  /** Runs with these params (minus ε) share the path: see `pathKey`. */
+  key: string;
+  points: { eps: number; angleToL2SvmDeg: number; angleToLqSvmDeg: number }[];
+}
+
 export interface ExperimentResult {
   id: string;
   claim: string;
@@ -72,7 +79,20 @@ export interface ExperimentResult {
   table: ExpectationRow[];
   pass: boolean;
   seconds: number;
+  /** Dense solver paths, when the experiment draws an ε-path. */
+  solverPaths: SolverPath[];
 }
+
+/** Runs that differ only in ε lie on one ε-path: their params without eps/epsFraction, as text. */
+export function pathKey(params: Params): string {
+  return Object.entries(params)
+    .filter(([k]) => k !== 'eps' && k !== 'epsFraction' && k !== 'target')
+    .map(([k, v]) => `${k === 'depth' ? 'L' : k}=${show(v)}`)
+    .join(' ');
+}
+
+/** Points of the dense solver path: fractions of γ_q* from 0 to `maxFraction`. */
+const SOLVER_PATH_POINTS = { quick: 21, full: 61 } as const;
 
 export interface RunnerHooks {
   /** Loads a `--data` spec (Node: files and the mnist package). */
@@ -292,7 +312,32 @@ export async function runExperiment(exp: ExperimentConfig, quick: boolean, hooks
   }
   const expectations = (quick ? exp.quick?.expectations : undefined) ?? exp.expectations;
   const table = evaluate(expectations, runs);
-  return { id: exp.id, claim: exp.claim, title: exp.title, quick, runs, table, pass: table.every((r) => r.pass), seconds: (Date.now() - t0) / 1000 };
+  const solverPaths = exp.figures.some((f) => f.kind === 'eps-path') ? await denseSolverPaths(runs, quick, hooks, dataCache) : [];
+  return { id: exp.id, claim: exp.claim, title: exp.title, quick, runs, table, pass: table.every((r) => r.pass), seconds: (Date.now() - t0) / 1000, solverPaths };
+}
+
+/** The solver's direction at many ε along each ε-path, placed between the ℓ2-SVM and the ℓq-SVM. */
+async function denseSolverPaths(runs: RunResult[], quick: boolean, hooks: RunnerHooks, dataCache: Map<string, Dataset>): Promise<SolverPath[]> {
+  const groups = new Map<string, RunResult[]>();
+  for (const r of runs) groups.set(pathKey(r.params), [...(groups.get(pathKey(r.params)) ?? []), r]);
+  const paths: SolverPath[] = [];
+  for (const [key, rs] of groups) {
+    const first = rs[0];
+    if (!first.threshold || !first.l2Svm || !first.lqSvm) continue;
+    const data = dataCache.get(String(first.config.data)) ?? hooks.loadData(String(first.config.data));
+    const p = first.config.attack === 'fgsm' ? Infinity : first.config.p === 'inf' ? Infinity : Number(first.config.p);
+    const maxEps = Math.max(...rs.map((r) => Number(r.config.eps)));
+    const count = quick ? SOLVER_PATH_POINTS.quick : SOLVER_PATH_POINTS.full;
+    const points: SolverPath['points'] = [];
+    for (let k = 0; k < count; k++) {
+      const eps = (maxEps * k) / (count - 1);
+      const sol = eps === 0 ? await solve('svm', data, { q: 2 }) : await solve('adversarial-svm', data, { p, eps });
+      if (sol.status !== 'optimal' || !sol.direction) continue;
+      points.push({ eps, angleToL2SvmDeg: angleBetween(sol.direction, first.l2Svm.direction), angleToLqSvmDeg: angleBetween(sol.direction, first.lqSvm.direction) });
+    }
+    paths.push({ key, points });
+  }
+  return paths;
 }
 
 /** Text of a norm exponent for labels. */
