@@ -37,6 +37,17 @@ export const TOL = {
   solverDirectionCos: 1e-10,
   /** Known-answer directions of the reference sets (THEORY §8), in degrees. */
   directionDegrees: 1e-6,
+  /**
+   * An SCS answer that was NOT polished ((D) solved directly, SCS tolerance 1e-10) against the polished
+   * equivalent (β_D from (B)): coordinates relative to ‖β_D‖_∞, and margins; observed ≤ 2.2e-9
+   * (coordinates, synthetic n = 100, d = 20) and ≤ 1.2e-10 (margins).
+   */
+  conicUnpolished: 1e-7,
+  /**
+   * Multipliers from cvxopt's interior-point conelp at its tightest reliable tolerance (1e-9) against
+   * the polished (B) (synthetic n = 100, d = 20, λ_i ≤ 2.7): observed ≤ 3.1e-6.
+   */
+  interiorPointMultipliers: 1e-5,
 } as const;
 
 /** |a − b| ≤ tol·max(1, |a|, |b|). */
