@@ -253,6 +253,8 @@ export function evaluate(expectations: readonly Expectation[], runs: readonly Ru
 export async function runExperiment(exp: ExperimentConfig, quick: boolean, hooks: RunnerHooks): Promise<ExperimentResult> {
   const t0 = Date.now();
   const specs = expandRuns(exp, quick);
+  // Validate every run's settings before the first (possibly long) run starts.
+  for (const spec of specs) parseTrainConfig({ ...spec.raw, ...(typeof spec.params.epsFraction === 'number' ? { eps: 0 } : {}) }, new Set(), `experiment ${exp.id}, run ${spec.label}`);
   const dataCache = new Map<string, Dataset>();
   const solveCache = new Map<string, Promise<SolverResult>>();
   const cachedSolve = (key: string, f: () => Promise<SolverResult>): Promise<SolverResult> => {

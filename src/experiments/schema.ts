@@ -43,6 +43,14 @@ export const TRACE_METRICS = [
 export type TraceMetric = (typeof TRACE_METRICS)[number];
 
 const paramValue = z.union([z.number(), z.string(), z.boolean()]);
+/**
+ * Training settings as written (no defaults filled in, so that an override changes only what it
+ * names); keys must be training-config fields. Values are validated when the runs are expanded.
+ */
+const trainSettings = z.record(z.string(), z.unknown()).superRefine((o, ctx) => {
+  const allowed = Object.keys(TrainConfigSchema.shape);
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) ctx.addIssue({ code: 'custom', message: `unknown training setting "${k}" (allowed: ${allowed.join(', ')})` });
+});
 /** Settings a run varies: training-config fields, plus `epsFraction` (ε = fraction · γ_q*) and free tags. */
 const params = z.record(z.string(), paramValue);
 
@@ -84,7 +92,7 @@ export type FigureConfig = z.infer<typeof Figure>;
 
 const Variant = z.strictObject({
   /** Overrides of the base training config. */
-  base: TrainConfigSchema.partial().optional(),
+  base: trainSettings.optional(),
   /** Each key lists the values to try; runs are the cartesian product (applied before `runs`). */
   grid: z.record(z.string(), z.array(paramValue).min(1)).optional(),
   /** Explicit runs (params and tags), each combined with every grid point. */
@@ -99,7 +107,7 @@ export const ExperimentSchema = z.strictObject({
   title: z.string().min(1),
   description: z.string().min(1),
   /** Base training config (validated as a `train --config`), minus the fields the runs vary. */
-  base: TrainConfigSchema.partial(),
+  base: trainSettings,
   grid: z.record(z.string(), z.array(paramValue).min(1)).optional(),
   runs: z.array(params).min(1).optional(),
   /** `auto`: the reference the theory predicts for each run (THEORY §5); `none`. */
