@@ -69,6 +69,7 @@ function buildProgram(result: { code: number }): Command {
     .argument('[names...]', 'all | c1 | c2 | c3 | experiment ids (default all)')
     .option('--quick', 'reduced versions (well under a minute per experiment)')
     .option('--out <dir>', 'output folder (default out/reproduce or out/reproduce-quick)')
+    .option('--experiments <dir>', 'read experiment configs from this folder instead of the built-in experiments/')
     .action(async (names: string[], opts: ReproduceFlags) => {
       result.code = await reproduceCommand(names, opts);
     });

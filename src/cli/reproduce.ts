@@ -8,7 +8,7 @@ import { join } from 'node:path';
 export interface ReproduceFlags {
   quick?: boolean;
   out?: string;
-  json?: boolean;
+  experiments?: string;
 }
 
 function fmt(v: number | null): string {
@@ -19,7 +19,7 @@ function fmt(v: number | null): string {
 
 /** `advbias reproduce [all|c1|ID...] [--quick] [--out DIR]`: returns the exit code (1 if an expectation fails). */
 export async function reproduceCommand(names: string[], flags: ReproduceFlags): Promise<number> {
-  const selected = selectExperiments(loadExperiments(), names);
+  const selected = selectExperiments(loadExperiments(flags.experiments), names);
   const out = flags.out ?? join('out', flags.quick ? 'reproduce-quick' : 'reproduce');
   const log = (s: string): void => {
     process.stderr.write(s + '\n');

@@ -16,7 +16,14 @@ export const EXPERIMENTS_DIR = fileURLToPath(new URL('../../experiments/', impor
 
 /** Every experiment config in `dir`, validated, sorted by id. */
 export function loadExperiments(dir: string = EXPERIMENTS_DIR): ExperimentConfig[] {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    throw new InputError(`cannot read the experiments folder "${dir}"`, 'experiments');
+  }
+  const files = names.filter((f) => f.endsWith('.json')).sort();
+  if (files.length === 0) throw new InputError(`no experiment configs (*.json) in "${dir}"`, 'experiments');
   const out: ExperimentConfig[] = [];
   for (const f of files) {
     const path = join(dir, f);
