@@ -43,6 +43,7 @@ function buildProgram(result: { code: number }): Command {
     .option('--seed <n>', 'seed of every random choice (default 0)')
     .option('--reference <file|auto>', 'JSON {"direction": number[]}, or auto (the solution the theory predicts): report the angle of β/‖β‖ to it')
     .option('--allow-inseparable', 'train a linear-in-x model even when ε ≥ γ_q* (no margin to grow)')
+    .option('--kkt <which>', 'KKT residuals of (P_adv) in the history: auto | off | all | N (the N smallest margins) (default auto)')
     .option('--record <spec>', 'history steps: log | log:N per decade | every:N (default log)')
     .option('--out <dir>', 'write result.json and history.csv there')
     .option('--json', 'print exactly one JSON object {"config", "final", "history", "run"} on stdout')

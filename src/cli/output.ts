@@ -25,6 +25,9 @@ export const HISTORY_COLUMNS = [
   'alignmentRank1Min',
   'alignmentAdjacentMin',
   'alignmentPredictor',
+  'kktStationarity',
+  'kktComplementarity',
+  'gradientCosine',
 ] as const;
 
 /** Header line of the history CSV. */
@@ -39,6 +42,9 @@ export function csvRow(m: Measurement): string {
     alignmentRank1Min: m.alignment ? Math.min(...m.alignment.rank1) : undefined,
     alignmentAdjacentMin: m.alignment && m.alignment.adjacent.length > 0 ? Math.min(...m.alignment.adjacent) : undefined,
     alignmentPredictor: m.alignment?.predictor,
+    kktStationarity: m.kkt?.stationarity,
+    kktComplementarity: m.kkt?.complementarity,
+    gradientCosine: m.kkt?.gradientCosine,
   } as unknown as Record<string, number | undefined>;
   return HISTORY_COLUMNS.map((c) => (values[c] === undefined ? '' : String(values[c]))).join(',') + '\n';
 }

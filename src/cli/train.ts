@@ -72,6 +72,11 @@ export function resolveTrainConfig(flags: TrainFlags): TrainConfig {
       fromFlags.add(f);
     }
   }
+  if (typeof flags.kkt === 'string') {
+    const t = flags.kkt.trim();
+    raw.kkt = /^[0-9]+$/.test(t) ? Number(t) : t;
+    fromFlags.add('kkt');
+  }
   if (typeof flags.width === 'string') {
     const parts = flags.width.split(',').map((s) => parseNumberFlag('width', s));
     raw.width = parts.length === 1 ? parts[0] : parts;
@@ -175,6 +180,11 @@ export function summaryText(c: TrainConfig, r: TrainResult, model: Model, data: 
   if (f.predictor && f.predictor.length <= 8) {
     const ang = f.predictor.length === 2 ? `, angle ${fmt((Math.atan2(f.predictor[1], f.predictor[0]) * 180) / Math.PI)}°` : '';
     lines.push(`  predictor β/‖β‖          (${f.predictor.map((v) => fmt(v)).join(', ')})${ang}`);
+  }
+  if (f.kkt) {
+    lines.push(
+      `  KKT residuals            stationarity ${fmt(f.kkt.stationarity)}, complementarity ${fmt(f.kkt.complementarity)}, cos∠(θ, −∇L̃) ${fmt(f.kkt.gradientCosine, 10)} (${f.kkt.examples} examples, support ${f.kkt.support})`,
+    );
   }
   if (f.alignment) {
     lines.push(`  alignment rank-1 ratios  ${f.alignment.rank1.map((v) => fmt(v, 10)).join(' ')}`);

@@ -9,6 +9,7 @@ import { type LossKind, logLossAndWeights, smoothedMargin } from '../losses/loss
 import { MarginEvaluator, exampleMargins } from './margins.ts';
 import { directionError, unitVector } from './direction.ts';
 import { type Alignment, deepLinearAlignment } from './alignment.ts';
+import { kktResiduals } from './kkt.ts';
 
 /**
  * One history row (THEORY §4). Margins are normalized by ‖θ‖^L (θ over all layers), so they are
@@ -48,6 +49,29 @@ export interface Measurement {
   alignment?: Alignment;
   /** Final row only, linear-in-x models: the unit predictor β/‖β‖₂. */
   predictor?: number[];
+  /** KKT residuals of (P_adv) (THEORY §4), when asked for. */
+  kkt?: KktMeasurement;
+}
+
+/** What `kkt` in a measurement holds. */
+export interface KktMeasurement {
+  /** ‖θ̃ − Gλ*‖/‖θ̃‖ (NaN → null in JSON while some adversarial margin is ≤ 0). */
+  stationarity: number;
+  /** Σ λ*_i (q̃_i(θ̃) − 1). */
+  complementarity: number;
+  /** cos∠(θ, −∇L̃) on all examples. */
+  gradientCosine: number;
+  /** Examples the residuals were computed on (all, or the N with the smallest adversarial margins). */
+  examples: number;
+  /** How many of them carry λ*_i > 0. */
+  support: number;
+  /** THEORY's plain NNLS residual min_{λ≥0} ‖θ̃ − Gλ‖/‖θ̃‖ (≤ stationarity; see metrics/kkt.ts). */
+  nnlsStationarity: number;
+}
+
+/** Which examples the KKT residuals use: all, or the N with the smallest adversarial margins. */
+export interface KktOption {
+  readonly examples: 'all' | number;
 }
 
 /** Fixed seed of the PGD random starts used when measuring, so that measurements are reproducible. */
@@ -64,6 +88,7 @@ export class Measurer {
   private readonly perExample: Float64Array;
   private readonly beta: Float64Array;
   private readonly betaUnit: Float64Array;
+  private readonly grad: Float64Array;
 
   constructor(
     private readonly model: Model,
@@ -72,6 +97,7 @@ export class Measurer {
     private readonly loss: LossKind,
     private readonly reference: Float64Array | null,
     private readonly seed: number,
+    private readonly kkt: KktOption | null = null,
   ) {
     this.evaluator = new MarginEvaluator(model, data);
     this.attack = createAttack(attackConfig);
@@ -84,6 +110,7 @@ export class Measurer {
     this.perExample = new Float64Array(n);
     this.beta = new Float64Array(d);
     this.betaUnit = new Float64Array(d);
+    this.grad = kkt ? new Float64Array(model.numParams) : new Float64Array(0);
   }
 
   /** Measure at θ = exp(logRho)·θ̂ (‖θ̂‖ = 1). `final` adds the unit predictor. */
@@ -110,7 +137,8 @@ export class Measurer {
     let robust = correct;
     let logLoss = cleanLogLoss;
     let advMinHat = cleanMin;
-    if (this.attackConfig.kind !== 'none' && this.attackConfig.eps > 0) {
+    const adversarial = this.attackConfig.kind !== 'none' && this.attackConfig.eps > 0;
+    if (adversarial) {
       const rng = this.attackConfig.randomStart ? new Rng(this.seed ^ MEASURE_STREAM) : null;
       this.attack.perturb(model, thetaHat, data, null, this.delta, this.evaluator.ws, rng);
       for (let k = 0; k < n * d; k++) this.Xadv[k] = data.X[k] + this.delta[k];
@@ -141,6 +169,8 @@ export class Measurer {
       stepSize,
     };
 
+    if (this.kkt) row.kkt = this.measureKkt(thetaHat, adversarial ? this.Xadv : data.X);
+
     if (model.linearInX && data.binary && model.predictor) {
       this.evaluator.predictor(thetaHat, this.beta);
       unitVector(this.beta, this.betaUnit);
@@ -168,5 +198,31 @@ export class Measurer {
       if (final) row.predictor = Array.from(this.betaUnit);
     }
     return row;
+  }
+
+  /**
+   * KKT residuals and cos∠(θ, −∇L̃) at θ̂. Expects `this.weights` and `this.perExample` to hold the
+   * training loss's weights and the per-example margins at the inputs X (as `measure` leaves them).
+   */
+  private measureKkt(thetaHat: Float64Array, X: Float64Array): KktMeasurement {
+    const { n } = this.data;
+    this.evaluator.gradient(thetaHat, X, null, this.weights, this.grad);
+    let dot = 0;
+    let nn = 0;
+    for (let k = 0; k < this.grad.length; k++) {
+      dot += thetaHat[k] * this.grad[k];
+      nn += this.grad[k] * this.grad[k];
+    }
+    const gradientCosine = nn === 0 ? NaN : dot / Math.sqrt(nn);
+    let rows: Int32Array;
+    const want = this.kkt!.examples;
+    if (want === 'all' || want >= n) rows = Int32Array.from({ length: n }, (_, i) => i);
+    else {
+      // The N examples with the smallest margins: the candidates for the support.
+      const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => this.perExample[a] - this.perExample[b] || a - b);
+      rows = Int32Array.from(order.slice(0, want));
+    }
+    const r = kktResiduals(this.model, thetaHat, this.data, X, rows);
+    return { stationarity: r.stationarity, complementarity: r.complementarity, gradientCosine, examples: r.examples, support: r.support, nnlsStationarity: r.nnlsStationarity };
   }
 }

@@ -61,6 +61,11 @@ export const TrainConfigSchema = z.strictObject({
   seed: positiveInt('seed').min(0, { error: 'must be ≥ 0' }).max(2 ** 32 - 1, { error: 'must be < 2^32' }).default(0),
   /** JSON file {"direction": number[]} with the reference direction, "auto" (the solver's prediction), or null. */
   reference: z.string().min(1).nullable().default(null),
+  /**
+   * KKT residuals of (P_adv) in every measurement: "all" examples, N (the N smallest adversarial
+   * margins), "off", or "auto" (all when n ≤ 2000 and n·P ≤ 2^24, else off).
+   */
+  kkt: z.union([z.enum(['auto', 'off', 'all']), positiveInt('kkt').min(1, { error: 'must be ≥ 1' })], { error: 'must be auto, off, all or a number of examples ≥ 1' }).default('auto'),
   /** Train a linear-in-x model even when ε ≥ γ_q* (adversarial examples not separable). */
   allowInseparable: z.boolean().default(false),
   /** log | log:N (points per decade) | every:N */

@@ -11,6 +11,7 @@ import type { AttackConfig } from '../attacks/attack.ts';
 import { createModel } from '../models/registry.ts';
 import type { Model } from '../models/model.ts';
 import type { Dataset } from '../data/dataset.ts';
+import type { KktOption } from '../metrics/measure.ts';
 
 /** The attack settings of a config (α defaults to 2.5·ε/K, Madry et al.). */
 export function attackFromConfig(c: TrainConfig): AttackConfig {
@@ -42,8 +43,9 @@ export function trainOptionsFromConfig(
   data: Dataset,
   extra: Pick<TrainOptions, 'reference' | 'onRecord' | 'onStep' | 'shouldStop'> = {},
 ): TrainOptions {
+  const model = modelFromConfig(c, data);
   return {
-    model: modelFromConfig(c, data),
+    model,
     data,
     attack: attackFromConfig(c),
     loss: c.loss,
@@ -53,6 +55,19 @@ export function trainOptionsFromConfig(
     initScale: c.initScale,
     seed: c.seed,
     record: parseRecordSpec(c.record)!,
+    kkt: kktFromConfig(c.kkt, data.n, model.numParams),
     ...extra,
   };
+}
+
+/** KKT measurement sizes that "auto" turns on: every example, and at most this many gradient entries. */
+const KKT_AUTO_MAX_EXAMPLES = 2000;
+const KKT_AUTO_MAX_ENTRIES = 1 << 24;
+
+/** The KKT option of a config: null (off) or which examples. */
+export function kktFromConfig(kkt: TrainConfig['kkt'], n: number, numParams: number): KktOption | null {
+  if (kkt === 'off') return null;
+  if (kkt === 'all') return { examples: 'all' };
+  if (kkt === 'auto') return n <= KKT_AUTO_MAX_EXAMPLES && n * numParams <= KKT_AUTO_MAX_ENTRIES ? { examples: 'all' } : null;
+  return { examples: kkt };
 }

@@ -7,7 +7,7 @@ import { lpNorm } from '../linalg/norms.ts';
 import { NonFiniteError, InputError } from '../errors.ts';
 import { type LossKind, logLossAndWeights } from '../losses/loss.ts';
 import { MarginEvaluator } from '../metrics/margins.ts';
-import { Measurer, type Measurement } from '../metrics/measure.ts';
+import { Measurer, type Measurement, type KktOption } from '../metrics/measure.ts';
 import { type ScheduleConfig, baseRate, sphereCoefficient, LOSS_BASED_GROW, LOSS_BASED_SHRINK } from './schedule.ts';
 import { type RecordSpec, DEFAULT_RECORD, recordSteps } from './record.ts';
 
@@ -29,6 +29,8 @@ export interface TrainOptions {
   readonly record?: RecordSpec;
   /** Reference direction u* for the end-to-end predictor (linear-in-x models). */
   readonly reference?: Float64Array;
+  /** KKT residuals of (P_adv) in every measurement, on all examples or the N smallest-margin ones. */
+  readonly kkt?: KktOption | null;
   /** Start from these parameters instead of a random draw. */
   readonly theta0?: Float64Array;
   /** Called with every history row as it is recorded. */
@@ -163,7 +165,7 @@ export class TrainingRun {
 
     this.evaluator = new MarginEvaluator(model, data);
     this.g = this.evaluator.groupSize;
-    this.measurer = new Measurer(model, data, opts.attack, opts.loss, opts.reference ?? null, opts.seed);
+    this.measurer = new Measurer(model, data, opts.attack, opts.loss, opts.reference ?? null, opts.seed, opts.kkt ?? null);
 
     // Per-step buffers, allocated once.
     this.delta = new Float64Array(n * this.d);
