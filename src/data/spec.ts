@@ -5,6 +5,7 @@
  *
  *     spec      = "s1" | "s1-unmirrored" | "s2" | "s2-mirrored"
  *               | "synthetic" [ ":" [ kv { "," kv } ] ]        kv = ("n"|"d"|"margin"|"seed") "=" number
+ *               | "sectors" [ ":" [ kv { "," kv } ] ]          kv = ("n"|"k"|"seed"|"gap") "=" number
  *               | "mnist:" digits { ";" opt }                  digits = "all" | digit "," digit { "," digit }
  *                                                              opt = ("per"|"offset") "=" integer
  *               | path ending in ".json" or ".csv" (any case)
@@ -17,6 +18,7 @@ import { InputError } from '../errors.ts';
 import type { Dataset } from './dataset.ts';
 import { s1, s2 } from './builtin.ts';
 import { syntheticSeparable } from './synthetic.ts';
+import { sectors, SECTORS_DEFAULTS } from './sectors.ts';
 import { ALL_DIGITS, loadMnist, mnistSpecText, validateMnistDigits, type MnistSource } from './mnist.ts';
 
 /** A parsed `--data` value. */
@@ -36,6 +38,7 @@ export type DataSpec =
       readonly perClass?: number;
       readonly offset?: number;
     }
+  | { readonly kind: 'sectors'; readonly n: number; readonly k: number; readonly seed: number; readonly gap: number }
   | { readonly kind: 'file'; readonly path: string; readonly format: 'json' | 'csv' };
 
 /** The kinds {@link loadBuiltinData} can build without reading a file. */
@@ -46,7 +49,7 @@ export const SYNTHETIC_DEFAULTS = { n: 100, d: 20, margin: 0.1, seed: 0 } as con
 
 const FIELD = '--data';
 const USAGE =
-  'use s1, s2, s2-mirrored, synthetic:n=100,d=20,margin=0.1,seed=0, mnist:3,8 or mnist:all (optionally ;per=N;offset=N), or a .json/.csv file';
+  'use s1, s2, s2-mirrored, synthetic:n=100,d=20,margin=0.1,seed=0, sectors:n=40,k=4,seed=0,gap=0.25, mnist:3,8 or mnist:all (optionally ;per=N;offset=N), or a .json/.csv file';
 
 const INTEGER_RE = /^[+-]?\d+$/;
 const DECIMAL_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -112,6 +115,21 @@ export function parseDataSpec(text: string): DataSpec {
     }
     return { kind: 'synthetic', n, d, margin, seed };
   }
+  if (t === 'sectors' || t.startsWith('sectors:')) {
+    const kv = keyValues(t, t.slice('sectors'.length + 1), ',', ['n', 'k', 'seed', 'gap']);
+    const n = kv.has('n') ? integerValue(t, 'n', kv.get('n')!, 1) : SECTORS_DEFAULTS.n;
+    const k = kv.has('k') ? integerValue(t, 'k', kv.get('k')!, 4) : SECTORS_DEFAULTS.k;
+    const seed = kv.has('seed') ? integerValue(t, 'seed', kv.get('seed')!, Number.MIN_SAFE_INTEGER) : SECTORS_DEFAULTS.seed;
+    let gap = SECTORS_DEFAULTS.gap;
+    if (kv.has('gap')) {
+      const g = kv.get('gap')!;
+      gap = Number(g);
+      if (!DECIMAL_RE.test(g) || !(gap >= 0 && gap < 0.5)) bad(t, `gap=${g} is not allowed: gap must be a number in [0, 0.5)`);
+    }
+    if (k % 2 !== 0) bad(t, `k=${k} is not allowed: k must be even (alternating labels around the circle)`);
+    if (n < k) bad(t, `n=${n} is not allowed: n must be ≥ k = ${k}`);
+    return { kind: 'sectors', n, k, seed, gap };
+  }
   if (t === 'mnist' || t.startsWith('mnist:')) {
     if (t === 'mnist' || t === 'mnist:') bad(t, 'name the digits: mnist:3,8 (binary) or mnist:all (10 classes)');
     const [list, ...opts] = t.slice('mnist:'.length).split(';');
@@ -154,6 +172,8 @@ export function formatDataSpec(spec: DataSpec): string {
       return `synthetic:n=${spec.n},d=${spec.d},margin=${spec.margin},seed=${spec.seed}`;
     case 'mnist':
       return mnistSpecText(spec);
+    case 'sectors':
+      return `sectors:n=${spec.n},k=${spec.k},seed=${spec.seed},gap=${spec.gap}`;
     case 'file':
       return spec.path;
   }
@@ -177,6 +197,8 @@ export function loadBuiltinData(spec: BuiltinDataSpec, sources: BuiltinSources =
       return s2({ mirrored: spec.mirrored });
     case 'synthetic':
       return syntheticSeparable(spec);
+    case 'sectors':
+      return sectors(spec);
     case 'mnist':
       if (sources.mnist === undefined) {
         throw new InputError(`data "${mnistSpecText(spec)}": MNIST needs a pixel source (in Node, load it with loadData)`, FIELD);

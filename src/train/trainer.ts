@@ -5,7 +5,7 @@ import { createAttack } from '../attacks/index.ts';
 import { Rng } from '../linalg/rng.ts';
 import { lpNorm } from '../linalg/norms.ts';
 import { NonFiniteError, InputError } from '../errors.ts';
-import { type LossKind, logLossAndWeights } from '../losses/loss.ts';
+import { type LossKind, logLossAndWeights, smoothedMargin } from '../losses/loss.ts';
 import { MarginEvaluator } from '../metrics/margins.ts';
 import { Measurer, type Measurement, type KktOption } from '../metrics/measure.ts';
 import { type ScheduleConfig, baseRate, sphereCoefficient, LOSS_BASED_GROW, LOSS_BASED_SHRINK } from './schedule.ts';
@@ -55,6 +55,12 @@ export interface TrainResult {
   readonly interrupted: boolean;
   /** Loss-based schedule: steps that were rolled back. */
   readonly rollbacks: number;
+  /**
+   * Full-batch runs: the first step at which every adversarial margin was positive, and the largest
+   * decrease of the smoothed margin γ̃ between consecutive steps from then on (THEORY §4: γ̃ is
+   * non-decreasing under small-step GD after adversarial separability). Checked at every step.
+   */
+  readonly monotonicity: { firstSeparableStep: number | null; maxSmoothedMarginDecrease: number } | null;
 }
 
 /** Seed offsets of the independent random streams of one run. */
@@ -126,6 +132,9 @@ export class TrainingRun {
   private rate: number;
   private interrupted = false;
   private finished = false;
+  private firstSeparableStep: number | null = null;
+  private lastSmoothed = NaN;
+  private maxSmoothedDecrease = 0;
 
   constructor(opts: TrainOptions) {
     const { model, data, schedule } = opts;
@@ -251,6 +260,7 @@ export class TrainingRun {
     for (let k = 0; k < count * g; k++) if (!Number.isFinite(mhat[k])) throw new NonFiniteError('margin', t, `example ${indices ? indices[Math.floor(k / g)] : Math.floor(k / g)}`);
     const logL = logLossAndWeights(opts.loss, mhat, count, g, L * this.logRho, weights);
     if ((Number.isNaN(logL) || logL === Infinity) && !this.lossBased) throw new NonFiniteError('loss', t);
+    if (!indices) this.trackSmoothedMargin(t, logL, count * g);
 
     if (this.lossBased) {
       if (t > 0 && !(logL <= this.backupLogL)) {
@@ -289,6 +299,18 @@ export class TrainingRun {
     if (!Number.isFinite(this.logRho)) throw new NonFiniteError('log‖θ‖', t + 1);
   }
 
+  /** γ̃ at step t (full batch) and its largest decrease since adversarial separability. */
+  private trackSmoothedMargin(t: number, logL: number, count: number): void {
+    let mmin = Infinity;
+    for (let k = 0; k < count; k++) if (this.mhat[k] < mmin) mmin = this.mhat[k];
+    const logScale = this.L * this.logRho;
+    // Once ‖θ‖^L overflows, γ̃ equals the normalized margin (the loss is the hard minimum).
+    const smoothed = Number.isFinite(Math.exp(logScale)) ? smoothedMargin(this.opts.loss, logL, logScale) : mmin;
+    if (this.firstSeparableStep === null && mmin > 0) this.firstSeparableStep = t;
+    if (this.firstSeparableStep !== null && Number.isFinite(this.lastSmoothed)) this.maxSmoothedDecrease = Math.max(this.maxSmoothedDecrease, this.lastSmoothed - smoothed);
+    if (this.firstSeparableStep !== null) this.lastSmoothed = smoothed;
+  }
+
   /** The result so far (after `done`, the whole run); measures the final state. */
   finish(): TrainResult {
     const { history, P } = this;
@@ -306,6 +328,7 @@ export class TrainingRun {
       stepsDone: this.t,
       interrupted: this.interrupted,
       rollbacks: this.rollbacks,
+      monotonicity: this.indices ? null : { firstSeparableStep: this.firstSeparableStep, maxSmoothedMarginDecrease: this.maxSmoothedDecrease },
     };
   }
 }
