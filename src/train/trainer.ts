@@ -60,7 +60,7 @@ export interface TrainResult {
    * decrease of the smoothed margin γ̃ between consecutive steps from then on (THEORY §4: γ̃ is
    * non-decreasing under small-step GD after adversarial separability). Checked at every step.
    */
-  readonly monotonicity: { firstSeparableStep: number | null; maxSmoothedMarginDecrease: number } | null;
+  readonly monotonicity: { firstSeparableStep: number | null; maxSmoothedMarginDecrease: number; maxDecreaseStep: number | null } | null;
 }
 
 /** Seed offsets of the independent random streams of one run. */
@@ -135,6 +135,7 @@ export class TrainingRun {
   private firstSeparableStep: number | null = null;
   private lastSmoothed = NaN;
   private maxSmoothedDecrease = 0;
+  private maxDecreaseStep: number | null = null;
 
   constructor(opts: TrainOptions) {
     const { model, data, schedule } = opts;
@@ -307,7 +308,10 @@ export class TrainingRun {
     // Once ‖θ‖^L overflows, γ̃ equals the normalized margin (the loss is the hard minimum).
     const smoothed = Number.isFinite(Math.exp(logScale)) ? smoothedMargin(this.opts.loss, logL, logScale) : mmin;
     if (this.firstSeparableStep === null && mmin > 0) this.firstSeparableStep = t;
-    if (this.firstSeparableStep !== null && Number.isFinite(this.lastSmoothed)) this.maxSmoothedDecrease = Math.max(this.maxSmoothedDecrease, this.lastSmoothed - smoothed);
+    if (this.firstSeparableStep !== null && Number.isFinite(this.lastSmoothed) && this.lastSmoothed - smoothed > this.maxSmoothedDecrease) {
+      this.maxSmoothedDecrease = this.lastSmoothed - smoothed;
+      this.maxDecreaseStep = t;
+    }
     if (this.firstSeparableStep !== null) this.lastSmoothed = smoothed;
   }
 
@@ -328,7 +332,7 @@ export class TrainingRun {
       stepsDone: this.t,
       interrupted: this.interrupted,
       rollbacks: this.rollbacks,
-      monotonicity: this.indices ? null : { firstSeparableStep: this.firstSeparableStep, maxSmoothedMarginDecrease: this.maxSmoothedDecrease },
+      monotonicity: this.indices ? null : { firstSeparableStep: this.firstSeparableStep, maxSmoothedMarginDecrease: this.maxSmoothedDecrease, maxDecreaseStep: this.maxDecreaseStep },
     };
   }
 }
