@@ -16,6 +16,12 @@ const AXIS_TITLES: Record<string, string> = {
   adversarialNormalizedMargin: 'normalized adversarial margin γ̄',
   smoothedMargin: 'smoothed margin γ̃',
   logLoss: 'log L̃',
+  normalizedMargin: 'normalized clean margin',
+  kktStationarity: 'KKT stationarity residual',
+  kktComplementarity: 'KKT complementarity residual',
+  gradientCosine: 'cos∠(θ, −∇L̃)',
+  trainAccuracy: 'training accuracy',
+  robustAccuracy: 'robust training accuracy (training attack)',
 };
 
 function matches(params: Params, where: Params | undefined): boolean {
@@ -75,7 +81,25 @@ function epsPathFigure(fig: Extract<FigureConfig, { kind: 'eps-path' }>, runs: R
   });
 }
 
+function robustCurveFigure(fig: Extract<FigureConfig, { kind: 'robust-curve' }>, runs: RunResult[]): FigureResult {
+  const series: FigureSeries[] = runs
+    .filter((r) => r.evaluation && matches(r.params, fig.where))
+    .map((r) => ({ name: seriesName(r, fig.where), points: r.evaluation!.eps.map((e, i) => ({ x: e, y: r.evaluation!.robustAccuracy[i] })) }));
+  const first = runs.find((r) => r.evaluation)?.evaluation;
+  return lineFigure({
+    title: fig.title,
+    subtitle: first ? `${first.attack === 'exact' ? 'exact worst case' : 'PGD with random restarts'} on ${first.examples} examples of ${first.data}` : undefined,
+    x: { title: 'ε' },
+    y: { title: 'robust accuracy', domain: [0, 1] },
+    series,
+    showPoints: true,
+  });
+}
+
 /** Every figure of an experiment, in config order. */
 export function experimentFigures(exp: ExperimentConfig, result: ExperimentResult): { id: string; figure: FigureResult }[] {
-  return exp.figures.map((fig) => ({ id: fig.id, figure: fig.kind === 'trace' ? traceFigure(fig, result.runs) : epsPathFigure(fig, result.runs, result.solverPaths) }));
+  return exp.figures.map((fig) => ({
+    id: fig.id,
+    figure: fig.kind === 'trace' ? traceFigure(fig, result.runs) : fig.kind === 'robust-curve' ? robustCurveFigure(fig, result.runs) : epsPathFigure(fig, result.runs, result.solverPaths),
+  }));
 }

@@ -9,7 +9,9 @@ import { solve } from '../solvers/index.ts';
 import { parseTrainConfig, configToJson, TrainConfigSchema, type TrainConfig } from '../train/config.ts';
 import { trainOptionsFromConfig } from '../train/from-config.ts';
 import { autoReference, isAdversarial, perturbationNorm } from '../train/reference.ts';
-import { trainAsync } from '../train/trainer.ts';
+import { trainAsync, type TrainResult } from '../train/trainer.ts';
+import { robustAccuracyCurve } from '../attacks/evaluate.ts';
+import { parseNormExponent } from '../linalg/norms.ts';
 import type { Measurement } from '../metrics/measure.ts';
 import { directionError } from '../metrics/direction.ts';
 import { dualExponent, formatNormExponent } from '../linalg/norms.ts';
@@ -49,6 +51,10 @@ export interface RunResult {
   lqSvm: ReferenceSummary | null;
   /** γ_q* of the data for the run's p, when computed. */
   threshold: number | null;
+  /** γ̃ monotonicity after adversarial separability (full-batch runs). */
+  monotonicity: TrainResult['monotonicity'];
+  /** Robust accuracy under the evaluation attack after training (ε = 0 first: clean accuracy). */
+  evaluation: { data: string; eps: number[]; robustAccuracy: number[]; attack: string; examples: number } | null;
   metrics: Partial<Record<RunMetric, number>>;
   seconds: number;
 }
@@ -127,10 +133,13 @@ export function expandRuns(exp: ExperimentConfig, quick: boolean): RunSpec[] {
   for (const g of cartesian(grid)) {
     for (const r of list) {
       const params: Params = { ...g, ...r };
-      const label = Object.entries(params)
-        .filter(([k]) => k !== 'target')
-        .map(([k, val]) => `${k === 'depth' ? 'L' : k}=${show(val)}`)
-        .join(' ') || exp.id;
+      // A run may name itself with a `run` tag; otherwise its label lists what it varies.
+      const shown = typeof r.run === 'string' ? { ...g, run: r.run } : params;
+      const label =
+        Object.entries(shown)
+          .filter(([k]) => k !== 'target')
+          .map(([k, val]) => (k === 'run' ? String(val) : `${k === 'depth' ? 'L' : k}=${show(val)}`))
+          .join(' ') || exp.id;
       const raw: Record<string, unknown> = { ...base };
       for (const [k, val] of Object.entries(params)) if (TRAIN_KEYS.has(k)) raw[k] = val;
       specs.push({ label, params, raw });
@@ -155,6 +164,12 @@ export function traceValue(row: Measurement, metric: string, run: Pick<RunResult
       const s = row.alignment?.layerShares;
       return s ? Math.max(...s.map((x) => Math.abs(x - 1 / s.length))) : NaN;
     }
+    case 'kktStationarity':
+      return row.kkt?.stationarity ?? NaN;
+    case 'kktComplementarity':
+      return row.kkt?.complementarity ?? NaN;
+    case 'gradientCosine':
+      return row.kkt?.gradientCosine ?? NaN;
     case 'marginRatio': {
       if (!run.reference) return NaN;
       const L = run.config.model === 'linear' ? 1 : Number(run.config.depth);
@@ -211,6 +226,25 @@ function runMetrics(run: Omit<RunResult, 'metrics' | 'seconds'>, c: TrainConfig,
   const sp = position(m.solverAngleToL2SvmDeg, m.solverAngleToLqSvmDeg);
   if (pp !== undefined) m.pathPosition = pp;
   if (sp !== undefined) m.solverPathPosition = sp;
+  // Claim C2 observables.
+  if (f.kkt) {
+    if (Number.isFinite(f.kkt.stationarity)) m.kktStationarity = f.kkt.stationarity;
+    if (Number.isFinite(f.kkt.complementarity)) m.kktComplementarity = f.kkt.complementarity;
+    if (Number.isFinite(f.kkt.gradientCosine)) m.gradientCosine = f.kkt.gradientCosine;
+    const first = run.history.find((h) => h.kkt && Number.isFinite(h.kkt.stationarity));
+    if (first && Number.isFinite(f.kkt.stationarity)) m.kktStationarityRatio = f.kkt.stationarity / first.kkt!.stationarity;
+  }
+  if (run.monotonicity && run.monotonicity.firstSeparableStep !== null) m.smoothedMarginMaxDecrease = run.monotonicity.maxSmoothedMarginDecrease;
+  m.normalizedMargin = f.normalizedMargin;
+  m.adversarialMarginGap = f.normalizedMargin - f.adversarialNormalizedMargin;
+  const firstPositive = run.history.find((h) => h.adversarialNormalizedMargin > 0);
+  if (firstPositive) m.marginRise = f.adversarialNormalizedMargin - firstPositive.adversarialNormalizedMargin;
+  const decade = [...run.history].reverse().find((h) => h.step <= f.step / 10);
+  if (decade && f.adversarialNormalizedMargin !== 0) m.marginLastDecadeChange = Math.abs(f.adversarialNormalizedMargin - decade.adversarialNormalizedMargin) / Math.abs(f.adversarialNormalizedMargin);
+  if (run.evaluation) {
+    m.evalCleanAccuracy = run.evaluation.robustAccuracy[0];
+    m.evalRobustAccuracy = run.evaluation.robustAccuracy[run.evaluation.robustAccuracy.length - 1];
+  }
   void data;
   return m;
 }
@@ -298,6 +332,21 @@ export async function runExperiment(exp: ExperimentConfig, quick: boolean, hooks
       shouldStop: hooks.shouldStop,
     });
     const result = await trainAsync(opts);
+    const ev = (quick ? exp.quick?.evaluation : undefined) ?? exp.evaluation;
+    let evaluation: RunResult['evaluation'] = null;
+    if (ev && !result.interrupted) {
+      const evalSpec = ev.data ?? dataSpec;
+      let evalData = dataCache.get(evalSpec);
+      if (!evalData) dataCache.set(evalSpec, (evalData = hooks.loadData(evalSpec)));
+      const curve = robustAccuracyCurve(opts.model, result.theta, evalData, {
+        p: ev.p === 'inf' ? Infinity : parseNormExponent(ev.p),
+        epsList: [0, ...ev.epsList],
+        steps: ev.steps,
+        restarts: ev.restarts,
+        seed: ev.seed,
+      });
+      evaluation = { data: evalSpec, eps: curve.eps, robustAccuracy: curve.robustAccuracy, attack: curve.attack, examples: curve.examples };
+    }
     const partial = {
       label: spec.label,
       params: spec.params,
@@ -308,6 +357,8 @@ export async function runExperiment(exp: ExperimentConfig, quick: boolean, hooks
       l2Svm: summarize(l2),
       lqSvm: summarize(lq),
       threshold,
+      monotonicity: result.monotonicity,
+      evaluation,
     };
     runs.push({ ...partial, metrics: runMetrics(partial, c, d), seconds: (Date.now() - t1) / 1000 });
     if (result.interrupted) break;

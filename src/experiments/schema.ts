@@ -26,6 +26,17 @@ export const RUN_METRICS = [
   'pathPosition',
   'solverPathPosition',
   'solveKktMax',
+  'kktStationarity',
+  'kktComplementarity',
+  'gradientCosine',
+  'kktStationarityRatio',
+  'smoothedMarginMaxDecrease',
+  'adversarialMarginGap',
+  'marginRise',
+  'marginLastDecadeChange',
+  'normalizedMargin',
+  'evalRobustAccuracy',
+  'evalCleanAccuracy',
 ] as const;
 export type RunMetric = (typeof RUN_METRICS)[number];
 
@@ -39,6 +50,12 @@ export const TRACE_METRICS = [
   'adversarialNormalizedMargin',
   'smoothedMargin',
   'logLoss',
+  'normalizedMargin',
+  'kktStationarity',
+  'kktComplementarity',
+  'gradientCosine',
+  'trainAccuracy',
+  'robustAccuracy',
 ] as const;
 export type TraceMetric = (typeof TRACE_METRICS)[number];
 
@@ -80,6 +97,12 @@ const Figure = z.discriminatedUnion('kind', [
     referenceLine: z.object({ y: z.number(), label: z.string() }).optional(),
   }),
   z.strictObject({
+    kind: z.literal('robust-curve'),
+    id: z.string().min(1),
+    title: z.string().min(1),
+    where: params.optional(),
+  }),
+  z.strictObject({
     kind: z.literal('eps-path'),
     id: z.string().min(1),
     title: z.string().min(1),
@@ -90,6 +113,17 @@ const Figure = z.discriminatedUnion('kind', [
 ]);
 export type FigureConfig = z.infer<typeof Figure>;
 
+const Evaluation = z
+    .strictObject({
+      data: z.string().min(1).optional(),
+      p: z.union([z.number(), z.literal('inf')]).default('inf'),
+      epsList: z.array(z.number().min(0)).min(1),
+      steps: z.number().int().min(1).default(20),
+      restarts: z.number().int().min(0).default(2),
+      seed: z.number().int().min(0).default(0),
+    });
+export type EvaluationConfig = z.output<typeof Evaluation>;
+
 const Variant = z.strictObject({
   /** Overrides of the base training config. */
   base: trainSettings.optional(),
@@ -97,6 +131,8 @@ const Variant = z.strictObject({
   grid: z.record(z.string(), z.array(paramValue).min(1)).optional(),
   /** Explicit runs (params and tags), each combined with every grid point. */
   runs: z.array(params).min(1).optional(),
+  /** Replace the evaluation (e.g. fewer examples). */
+  evaluation: Evaluation.optional(),
   /** Replace the expectations (e.g. looser budgets in quick mode must still test the claim). */
   expectations: z.array(Expectation).optional(),
 });
@@ -112,6 +148,11 @@ export const ExperimentSchema = z.strictObject({
   runs: z.array(params).min(1).optional(),
   /** `auto`: the reference the theory predicts for each run (THEORY §5); `none`. */
   reference: z.enum(['auto', 'none']).default('auto'),
+  /**
+   * After training, robust accuracy under a strong evaluation attack (PGD with random restarts; exact
+   * for linear-in-x models) on `data` (default: the training data) for each ε of `epsList`.
+   */
+  evaluation: Evaluation.optional(),
   /** Also solve the ℓ2-SVM and the ℓq-SVM, to place each run on the path between them. */
   svmEndpoints: z.boolean().default(false),
   figures: z.array(Figure).default([]),
