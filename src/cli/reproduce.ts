@@ -61,7 +61,7 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
       });
       bar?.stop();
       const { notes } = await writeExperiment(exp, result, out);
-      for (const n of notes) log(`  note: ${n}`);
+      if (notes.length) log(`  ${notes.length} figure note(s) (points a log axis cannot show, …) in ${join(out, exp.id, 'table.md')}`);
       done.push({ exp, result });
       const failed = result.table.filter((r) => !r.pass);
       log(`  ${result.pass ? 'pass' : 'FAIL'}: ${result.table.length - failed.length}/${result.table.length} expectations, ${result.runs.length} runs, ${result.seconds.toFixed(1)} s → ${join(out, exp.id, 'table.md')}`);
