@@ -31,6 +31,13 @@ export const TOL = {
    * ℓ∞, synthetic n = 100, d = 20), most ≤ 1e-15.
    */
   solverKkt: 1e-11,
+  /**
+   * The same float64 sums of products in another order: the kernel backends (SIMD accumulators, gemm's
+   * k in blocks) against naive loops, unit-normal data, at most 600 terms. The worst-case rounding bound
+   * k·u·Σ|a_l b_l| relative to max(1, |sum|) is ≈ 1e-12 at k = 600 (Σ|a_l b_l| ≈ 0.64k, |sum| ≈ √k);
+   * observed ≤ 2.6e-14. Not bit-exact by design (test/linalg/kernels-backend.test.ts).
+   */
+  reassociation: 1e-12,
   /** Optimal values and margins of two exact solvers, or of a solver and a committed fixture. */
   solverAgreement: 1e-9,
   /** 1 − cos (computed as ‖u − v‖²/2) between the directions of two solvers or a fixture. */
