@@ -1,5 +1,6 @@
 import type { Rng } from '../linalg/rng.ts';
-import type { Model, ParamBlock, Workspace } from './model.ts';
+import type { BatchWorkspace, Model, ParamBlock, Workspace } from './model.ts';
+import { gatherRows } from './model.ts';
 import { kernels } from '../linalg/kernels.ts';
 
 /**
@@ -59,6 +60,12 @@ export interface DeepLinearOptions {
  *
  * Workspace: `h` holds the hidden activations h_k = W_k h_{k−1} (h_0 = x), `g` the back-propagated
  * gradients ∂f/∂h_k, both concatenated over k = 1..L−1.
+ *
+ * Batch methods (see `Model`): on R ≤ maxRows examples, H_k = H_{k−1} W_kᵀ (R×m_k, H_0 = X),
+ * F = H_{L−1} W_Lᵀ (R×1); backwards G_{L−1} = D W_L, G_{k−1} = G_k W_k, ∇_{W_L} += Dᵀ H_{L−1},
+ * ∇_{W_k} += G_kᵀ H_{k−1}, ∇_X = G_1 W_1 — all through `kernels().gemm`. Batch buffers `h`, `g` hold
+ * layer k's R×m_k matrix at offset maxRows·(m_1 + … + m_{k−1}); `x` holds gathered input rows.
+ * (Binary data on this linear-in-x model normally goes through β instead: see metrics/margins.ts.)
  */
 export function createDeepLinear(options: DeepLinearOptions): Model {
   const d = options.inputDim;
@@ -138,6 +145,47 @@ export function createDeepLinear(options: DeepLinearOptions): Model {
     },
     predictor(theta, out, ws) {
       backChain(theta, 1, ws.g, out, 0);
+    },
+    createBatchWorkspace(maxRows: number): BatchWorkspace {
+      const n = maxRows * Math.max(hidden, 1);
+      return { maxRows, buffers: { h: new Float64Array(n), g: new Float64Array(n), x: new Float64Array(maxRows * d) } };
+    },
+    forwardBatch(theta, X, rows, start, count, out, bws) {
+      const K = kernels();
+      const R = bws.maxRows;
+      const { h, x } = bws.buffers;
+      const src = rows === null ? X : x;
+      const srcOff = rows === null ? start * d : 0;
+      if (rows !== null) gatherRows(X, rows, start, count, d, x);
+      if (L === 1) {
+        K.gemm(false, true, count, 1, d, 1, src, srcOff, theta, 0, 0, out, 0);
+        return;
+      }
+      K.gemm(false, true, count, dims[1], d, 1, src, srcOff, theta, wOff[0], 0, h, R * hOff[1]);
+      for (let k = 2; k < L; k++) K.gemm(false, true, count, dims[k], dims[k - 1], 1, h, R * hOff[k - 1], theta, wOff[k - 1], 0, h, R * hOff[k]);
+      K.gemm(false, true, count, 1, dims[L - 1], 1, h, R * hOff[L - 1], theta, wOff[L - 1], 0, out, 0);
+    },
+    backwardBatch(theta, X, rows, start, count, dOut, gradTheta, gradX, bws) {
+      const K = kernels();
+      const R = bws.maxRows;
+      const { h, g, x } = bws.buffers;
+      // The inputs as forwardBatch read them (gathered rows are still in `x`).
+      const src = rows === null ? X : x;
+      const srcOff = rows === null ? start * d : 0;
+      if (L === 1) {
+        if (gradTheta) K.gemm(true, false, 1, d, count, 1, dOut, 0, src, srcOff, 1, gradTheta, 0);
+        if (gradX) K.gemm(false, false, count, d, 1, 1, dOut, 0, theta, 0, 0, gradX, 0);
+        return;
+      }
+      // G_{L−1} = D W_L (R×1 times 1×m_{L−1}), then G_{k−1} = G_k W_k.
+      K.gemm(false, false, count, dims[L - 1], 1, 1, dOut, 0, theta, wOff[L - 1], 0, g, R * hOff[L - 1]);
+      for (let k = L - 1; k >= 2; k--) K.gemm(false, false, count, dims[k - 1], dims[k], 1, g, R * hOff[k], theta, wOff[k - 1], 0, g, R * hOff[k - 1]);
+      if (gradX) K.gemm(false, false, count, d, dims[1], 1, g, R * hOff[1], theta, wOff[0], 0, gradX, 0);
+      if (!gradTheta) return;
+      // ∇_{W_L} += Dᵀ H_{L−1}; ∇_{W_k} += G_kᵀ H_{k−1} (H_0 = X).
+      K.gemm(true, false, 1, dims[L - 1], count, 1, dOut, 0, h, R * hOff[L - 1], 1, gradTheta, wOff[L - 1]);
+      for (let k = L - 1; k >= 2; k--) K.gemm(true, false, dims[k], dims[k - 1], count, 1, g, R * hOff[k], h, R * hOff[k - 1], 1, gradTheta, wOff[k - 1]);
+      K.gemm(true, false, dims[1], d, count, 1, g, R * hOff[1], src, srcOff, 1, gradTheta, wOff[0]);
     },
   };
 }

@@ -14,6 +14,18 @@ export interface ParamBlock {
 export type Workspace = Record<string, Float64Array>;
 
 /**
+ * Scratch for the batch methods of one model: activations of up to `maxRows` examples at once, each
+ * stored as a row-major count×width matrix (row b = example b), allocated once by
+ * `createBatchWorkspace` and reused by every `forwardBatch`/`backwardBatch` with count ≤ maxRows.
+ */
+export interface BatchWorkspace {
+  /** The largest `count` the buffers hold. */
+  readonly maxRows: number;
+  /** Model-specific buffers (e.g. relu-mlp: `z`, `a`, `g` and the gathered inputs `x`). */
+  readonly buffers: Workspace;
+}
+
+/**
  * A bias-free homogeneous model f(θ; x) ∈ R^K (K = `outputDim`; K = 1 for binary classification).
  *
  * f(cθ; x) = c^L f(θ; x) for c > 0 with L = `order`, and f is 1-homogeneous in x.
@@ -23,6 +35,21 @@ export type Workspace = Record<string, Float64Array>;
  *
  * Calling convention: `backward` must follow a `forward` on the same (θ, x, ws); it uses the
  * activations cached in the workspace.
+ *
+ * Batch methods (optional; all three or none): the same maps evaluated on `count` examples at once,
+ * so that the matrix work runs as matrix–matrix products (`kernels().gemm`) instead of one
+ * matrix–vector product per example. Example b (0 ≤ b < count) is the row
+ *   r_b = rows[start + b]  (or start + b when rows is null)
+ * of the row-major inputs X (any number of rows × `inputDim`), x_b = X[r_b·d … r_b·d + d).
+ * With F ∈ R^{count×K} (F_bk = f_k(θ; x_b)) and a seed D ∈ R^{count×K}:
+ *   forwardBatch:  out ← F;
+ *   backwardBatch: gradTheta ← gradTheta + Σ_b Σ_k D_bk ∇_θ f_k(θ; x_b),
+ *                  gradX[b·d …] ← Σ_k D_bk ∇_x f_k(θ; x_b)  (row b of a count×d matrix),
+ * i.e. exactly the per-example `forward`/`backward` summed over the rows, with the same subgradient
+ * conventions. Results agree with the per-example methods up to the order in which the kernels
+ * sum (gemm against gemv/ger: a few roundings; test/models/batch.test.ts).
+ * `backwardBatch` must follow a `forwardBatch` on the same (θ, X, rows, start, count, bws), with
+ * none of them changed in between; count ≤ bws.maxRows.
  */
 export interface Model {
   /** Registry name: linear, deep-linear, diagonal, diagonal-pm, conv, relu-mlp. */
@@ -61,4 +88,50 @@ export interface Model {
   ): void;
   /** End-to-end predictor β(θ) ∈ R^d, for linear-in-x binary models (f = ⟨β, x⟩). */
   predictor?(theta: Float64Array, out: Float64Array, ws: Workspace): void;
+
+  /** Scratch for the batch methods, for up to `maxRows` ≥ 1 examples per call. */
+  createBatchWorkspace?(maxRows: number): BatchWorkspace;
+  /**
+   * out[b·K + k] ← f_k(θ; x_b) for b < count, k < K (out is count×K row-major); x_b as in the
+   * interface TSDoc (rows of X chosen by `rows` and `start`).
+   */
+  forwardBatch?(theta: Float64Array, X: Float64Array, rows: Int32Array | null, start: number, count: number, out: Float64Array, bws: BatchWorkspace): void;
+  /**
+   * After `forwardBatch` on the same arguments: gradTheta ← gradTheta + Σ_b Σ_k dOut[b·K+k] ∇_θ f_k(θ; x_b)
+   * (if not null) and gradX[b·d + j] ← Σ_k dOut[b·K+k] ∂f_k/∂x_j (θ; x_b) (overwritten, count×d
+   * row-major from offset 0, if not null).
+   */
+  backwardBatch?(
+    theta: Float64Array,
+    X: Float64Array,
+    rows: Int32Array | null,
+    start: number,
+    count: number,
+    dOut: Float64Array,
+    gradTheta: Float64Array | null,
+    gradX: Float64Array | null,
+    bws: BatchWorkspace,
+  ): void;
+}
+
+/** A model whose optional batch methods are all present. */
+export type BatchModel = Model & Required<Pick<Model, 'createBatchWorkspace' | 'forwardBatch' | 'backwardBatch'>>;
+
+/** True when `model` implements the three batch methods (`createBatchWorkspace`, `forwardBatch`, `backwardBatch`). */
+export function hasBatch(model: Model): model is BatchModel {
+  return typeof model.createBatchWorkspace === 'function' && typeof model.forwardBatch === 'function' && typeof model.backwardBatch === 'function';
+}
+
+/**
+ * Copies the inputs x_b = X[r_b·d …], r_b = rows[start + b], b < count, into the first count·d
+ * entries of `gather` (row-major count×d), so that a batch over a subset of rows is one contiguous
+ * matrix for gemm. Plain loops: no views, no allocation. Shared by the batch implementations (when
+ * rows is null they read X at offset start·d directly).
+ */
+export function gatherRows(X: Float64Array, rows: Int32Array, start: number, count: number, d: number, gather: Float64Array): void {
+  for (let b = 0; b < count; b++) {
+    const from = rows[start + b] * d;
+    const to = b * d;
+    for (let j = 0; j < d; j++) gather[to + j] = X[from + j];
+  }
 }

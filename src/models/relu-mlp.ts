@@ -1,5 +1,6 @@
 import type { Rng } from '../linalg/rng.ts';
-import type { Model, ParamBlock, Workspace } from './model.ts';
+import type { BatchWorkspace, Model, Workspace } from './model.ts';
+import { gatherRows } from './model.ts';
 import { kernels } from '../linalg/kernels.ts';
 import { hiddenWidths, denseChainLayout } from './deep-linear.ts';
 
@@ -32,6 +33,13 @@ export interface ReluMlpOptions {
  *
  * Workspace: `z` the hidden pre-activations z_k = W_k a_{k−1} (a_0 = x), `a` = σ(z), `g` the
  * back-propagated ∂/∂z_k, each concatenated over k = 1..L−1.
+ *
+ * Batch methods (see `Model`): the same maps on R ≤ maxRows examples with the activations as
+ * row-major R×m_k matrices, Z_k = A_{k−1} W_kᵀ, A_k = σ(Z_k), F = A_{L−1} W_Lᵀ (A_0 = X, R×d), and
+ * backwards G_{L−1} = (D W_L) ⊙ σ'(Z_{L−1}), G_k = (G_{k+1} W_{k+1}) ⊙ σ'(Z_k),
+ * ∇_{W_L} += Dᵀ A_{L−1}, ∇_{W_k} += G_kᵀ A_{k−1}, ∇_X = G_1 W_1 — all through `kernels().gemm`,
+ * with the same convention ReLU'(0) = 0. Batch workspace buffers `z`, `a`, `g` hold the matrix of
+ * layer k at offset maxRows·(m_1 + … + m_{k−1}) (row stride m_k); `x` holds gathered input rows.
  */
 export function createReluMlp(options: ReluMlpOptions): Model {
   const d = options.inputDim;
@@ -107,6 +115,64 @@ export function createReluMlp(options: ReluMlpOptions): Model {
         }
       }
       if (gradX) K.gemvT(dims[1], d, theta, wOff[0], g, hOff[1], gradX, gradXOffset, 0);
+    },
+    createBatchWorkspace(maxRows: number): BatchWorkspace {
+      const n = maxRows * Math.max(hidden, 1);
+      return { maxRows, buffers: { z: new Float64Array(n), a: new Float64Array(n), g: new Float64Array(n), x: new Float64Array(maxRows * d) } };
+    },
+    forwardBatch(theta, X, rows, start, count, out, bws) {
+      const K = kernels();
+      const R = bws.maxRows;
+      const { z, a, x } = bws.buffers;
+      // A_0 = X: read in place when the rows are contiguous, else gathered once (O(count·d), small
+      // next to the O(count·d·m_1) product).
+      const src = rows === null ? X : x;
+      const srcOff = rows === null ? start * d : 0;
+      if (rows !== null) gatherRows(X, rows, start, count, d, x);
+      if (L === 1) {
+        K.gemm(false, true, count, outputs, d, 1, src, srcOff, theta, 0, 0, out, 0);
+        return;
+      }
+      for (let k = 1; k < L; k++) {
+        const zo = R * hOff[k];
+        // Z_k = A_{k−1} W_kᵀ (W_k stored m_k×m_{k−1}, read transposed).
+        if (k === 1) K.gemm(false, true, count, dims[1], d, 1, src, srcOff, theta, wOff[0], 0, z, zo);
+        else K.gemm(false, true, count, dims[k], dims[k - 1], 1, a, R * hOff[k - 1], theta, wOff[k - 1], 0, z, zo);
+        const end = zo + count * dims[k];
+        for (let i = zo; i < end; i++) {
+          const v = z[i];
+          a[i] = v > 0 ? v : leak * v;
+        }
+      }
+      K.gemm(false, true, count, outputs, dims[L - 1], 1, a, R * hOff[L - 1], theta, wOff[L - 1], 0, out, 0);
+    },
+    backwardBatch(theta, X, rows, start, count, dOut, gradTheta, gradX, bws) {
+      const K = kernels();
+      const R = bws.maxRows;
+      const { z, a, g, x } = bws.buffers;
+      // The inputs as forwardBatch read them (gathered rows are still in `x`).
+      const src = rows === null ? X : x;
+      const srcOff = rows === null ? start * d : 0;
+      if (L === 1) {
+        if (gradTheta) K.gemm(true, false, outputs, d, count, 1, dOut, 0, src, srcOff, 1, gradTheta, 0);
+        if (gradX) K.gemm(false, false, count, d, outputs, 1, dOut, 0, theta, 0, 0, gradX, 0);
+        return;
+      }
+      if (gradTheta) K.gemm(true, false, outputs, dims[L - 1], count, 1, dOut, 0, a, R * hOff[L - 1], 1, gradTheta, wOff[L - 1]);
+      // G_k = (G_{k+1} W_{k+1}) ⊙ σ'(Z_k) for k = L−1 down to 1 (G_L = dOut).
+      for (let k = L - 1; k >= 1; k--) {
+        const go = R * hOff[k];
+        if (k === L - 1) K.gemm(false, false, count, dims[k], outputs, 1, dOut, 0, theta, wOff[L - 1], 0, g, go);
+        else K.gemm(false, false, count, dims[k], dims[k + 1], 1, g, R * hOff[k + 1], theta, wOff[k], 0, g, go);
+        const end = go + count * dims[k];
+        // ReLU'(0) = 0: the slope on z ≤ 0 is `leak`.
+        for (let i = go; i < end; i++) if (!(z[i] > 0)) g[i] *= leak;
+        if (gradTheta) {
+          if (k === 1) K.gemm(true, false, dims[1], d, count, 1, g, go, src, srcOff, 1, gradTheta, wOff[0]);
+          else K.gemm(true, false, dims[k], dims[k - 1], count, 1, g, go, a, R * hOff[k - 1], 1, gradTheta, wOff[k - 1]);
+        }
+      }
+      if (gradX) K.gemm(false, false, count, d, dims[1], 1, g, R * hOff[1], theta, wOff[0], 0, gradX, 0);
     },
   };
 }

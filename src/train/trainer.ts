@@ -273,7 +273,8 @@ export class TrainingRun {
         this.rollbacks++;
       } else {
         if (t > 0) this.alpha *= LOSS_BASED_GROW;
-        this.evaluator.gradient(thetaHat, Xadv, indices, weights, grad);
+        // At the θ̂, Xadv and rows of the `margins` call above (unchanged since): its activations are reused.
+        this.evaluator.gradientAtLastMargins(weights, grad);
         this.backupTheta!.set(thetaHat);
         this.backupGrad!.set(grad);
         this.backupLogRho = this.logRho;
@@ -281,7 +282,7 @@ export class TrainingRun {
       }
       this.rate = this.alpha;
     } else {
-      this.evaluator.gradient(thetaHat, Xadv, indices, weights, grad);
+      this.evaluator.gradientAtLastMargins(weights, grad);
       this.rate = baseRate(schedule, t);
     }
     const c = sphereCoefficient(schedule, this.rate, this.lossBased ? this.backupLogL : logL, this.logRho, L);
