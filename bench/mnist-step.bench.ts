@@ -21,8 +21,8 @@
  *
  * Usage: node --import tsx bench/mnist-step.bench.ts [--steps N] [--warmup N] [--only fgsm,pgd]
  *          [--paths per-example,batch] [--kernels js|wasm] [--json FILE] [--check]
- *   --kernels wasm installs the WebAssembly kernels of src/linalg/wasm/backend.ts (another change,
- *   loaded only when asked for).
+ *   --kernels wasm installs the WebAssembly kernels of src/linalg/wasm/backend.ts (default: the
+ *   plain-TS reference kernels).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, platform, release, arch } from 'node:os';
@@ -38,7 +38,8 @@ import { baseRate, sphereCoefficient, type ScheduleConfig } from '../src/train/s
 import { train } from '../src/train/trainer.ts';
 import { lpNorm } from '../src/linalg/norms.ts';
 import { Rng } from '../src/linalg/rng.ts';
-import { kernels, setKernels, type Kernels } from '../src/linalg/kernels.ts';
+import { kernels, setKernels } from '../src/linalg/kernels.ts';
+import { createWasmKernels } from '../src/linalg/wasm/backend.ts';
 
 /** THEORY §6: batch 80, ε = 16/255, PGD 5 steps of 6/255 (ℓ∞). */
 const BATCH = 80;
@@ -296,17 +297,10 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-/** Installs the WebAssembly kernels (src/linalg/wasm/backend.ts), imported only when asked for. */
-async function installWasm(): Promise<void> {
-  // A computed specifier: the backend is a separate change, and this file must type-check without it.
-  const path = ['..', 'src', 'linalg', 'wasm', 'backend.ts'].join('/');
-  const mod = (await import(path)) as { createWasmKernels(): Promise<Kernels> };
-  setKernels(await mod.createWasmKernels());
-}
-
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  if (args.kernels === 'wasm') await installWasm();
+  // The WebAssembly kernels with their measured crossovers (small calls stay in JS).
+  if (args.kernels === 'wasm') setKernels(await createWasmKernels());
   if (args.check) {
     check();
     return;
