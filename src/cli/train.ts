@@ -15,6 +15,7 @@ import { formatNormExponent } from '../linalg/norms.ts';
 import type { Measurement } from '../metrics/measure.ts';
 import { toJson, csvHeader, csvRow } from './output.ts';
 import { VERSION } from './version.ts';
+import { kernels } from '../linalg/kernels.ts';
 
 /** Flags of `advbias train` as commander hands them over (strings, booleans). */
 export interface TrainFlags {
@@ -145,6 +146,7 @@ export function resultDocument(c: TrainConfig, r: TrainResult, model: Model, dat
     history: r.history,
     run: {
       version: VERSION,
+      kernels: kernels().name,
       stepsDone: r.stepsDone,
       interrupted: r.interrupted,
       rollbacks: r.rollbacks,
