@@ -27,6 +27,7 @@
  */
 import type { Model, Workspace } from '../models/model.ts';
 import type { Dataset } from '../data/dataset.ts';
+import { kernels } from '../linalg/kernels.ts';
 
 /** Largest number of float64 gradient entries held at once (2^24 = 128 MiB). */
 const MAX_GRADIENT_ENTRIES = 1 << 24;
@@ -204,26 +205,38 @@ export function kktResiduals(model: Model, thetaHat: Float64Array, data: Dataset
       if (keepMargins) margins[start + t] = m;
     }
   };
+  // The rescaling needs every margin positive: check that first (forward passes only) and skip the
+  // gradients otherwise.
+  for (let i = 0; i < n; i++) {
+    model.forward(thetaHat, Xadv, rows[i] * data.d, out, ws);
+    const y = data.y[rows[i]];
+    let m: number;
+    if (data.binary) m = y * out[0];
+    else {
+      let best = -Infinity;
+      for (let j = 0; j < data.classes; j++) if (j !== y && out[j] > best) best = out[j];
+      m = out[y] - best;
+    }
+    if (!(m > 0)) return { stationarity: NaN, complementarity: NaN, examples: n, support: 0, nnlsStationarity: NaN };
+  }
+  const k = kernels();
+  const Kblock = new Float64Array(block * block);
   for (let a0 = 0; a0 < n; a0 += block) {
     const ca = Math.min(block, n - a0);
     fill(A, a0, ca, true);
-    for (let t = 0; t < ca; t++) {
-      let s = 0;
-      for (let k = 0; k < P; k++) s += A[t * P + k] * thetaHat[k];
-      b[a0 + t] = s;
-    }
+    // b_i = ⟨g_i, θ̂⟩ for the block (A is ca×P row-major).
+    k.gemv(ca, P, A, 0, thetaHat, 0, b, a0, 0);
     for (let b0 = a0; b0 < n; b0 += block) {
       const cb = Math.min(block, n - b0);
       const other = b0 === a0 ? A : B;
       if (b0 !== a0) fill(B, b0, cb, false);
+      // K block = A·otherᵀ (ca×cb), through the hot kernels.
+      k.gemm(false, true, ca, cb, P, 1, A, 0, other, 0, 0, Kblock, 0);
       for (let i = 0; i < ca; i++)
         for (let j = 0; j < cb; j++) {
-          let s = 0;
-          const oi = i * P;
-          const oj = j * P;
-          for (let k = 0; k < P; k++) s += A[oi + k] * other[oj + k];
-          K[(a0 + i) * n + b0 + j] = s;
-          K[(b0 + j) * n + a0 + i] = s;
+          const v = Kblock[i * cb + j];
+          K[(a0 + i) * n + b0 + j] = v;
+          K[(b0 + j) * n + a0 + i] = v;
         }
     }
   }
