@@ -8,7 +8,7 @@ import { InputError } from '../errors.ts';
 import { parseNormExponent } from '../linalg/norms.ts';
 import { parseRecordSpec } from './record.ts';
 
-export const MODEL_NAMES = ['linear', 'deep-linear', 'diagonal', 'diagonal-pm', 'conv', 'relu-mlp'] as const;
+export const MODEL_NAMES = ['linear', 'deep-linear', 'diagonal', 'diagonal-pm', 'conv', 'relu-mlp', 'relu-cnn'] as const;
 export const ATTACK_NAMES = ['none', 'exact', 'fgsm', 'fgm', 'pgd'] as const;
 
 const normExponent = z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -22,18 +22,51 @@ const normExponent = z.union([z.number(), z.string()]).transform((v, ctx) => {
 
 const positiveInt = (what: string) => z.number({ error: `${what}: must be a number` }).int({ error: 'must be an integer' });
 
+/** One relu-cnn conv layer (see `ConvLayerOptions`); whether it fits its input is checked by `createModel`. */
+const ConvLayerSchema = z.strictObject({
+  channels: positiveInt('channels').min(1, { error: 'must be ≥ 1' }),
+  kernel: positiveInt('kernel').min(1, { error: 'must be ≥ 1' }),
+  stride: positiveInt('stride').min(1, { error: 'must be ≥ 1' }).default(1),
+  pool: z
+    .strictObject({
+      kind: z.enum(['max', 'avg'], { error: 'must be max or avg' }),
+      size: positiveInt('size').min(1, { error: 'must be ≥ 1' }),
+    })
+    .nullable()
+    .default(null),
+});
+
+/**
+ * Default relu-cnn conv stack, LeNet-like: 8 filters 5×5 + max-pool 2, then 16 filters 5×5 + max-pool 2
+ * (on MNIST's 1×28×28: 8×12×12, then 16×4×4 = 256 features for the output layer).
+ * A function, so that every parsed config gets its own copy.
+ */
+export const defaultConvStack = () => [
+  { channels: 8, kernel: 5, stride: 1, pool: { kind: 'max' as const, size: 2 } },
+  { channels: 16, kernel: 5, stride: 1, pool: { kind: 'max' as const, size: 2 } },
+];
+
 /** zod schema of a training config (all fields optional in input; defaults filled in). */
 export const TrainConfigSchema = z.strictObject({
   /** Data: s1 | s2 | s2-mirrored | synthetic:n=..,d=..,margin=..,seed=.. | mnist:DIGITS | FILE.json | FILE.csv */
   data: z.string().min(1).default('s2'),
   /** Model kind. */
   model: z.enum(MODEL_NAMES, { error: `must be one of ${MODEL_NAMES.join(', ')}` }).default('deep-linear'),
-  /** Depth L (number of weight layers) for deep-linear, diagonal, diagonal-pm, conv, relu-mlp. */
+  /** Depth L (number of weight layers) for deep-linear, diagonal, diagonal-pm, conv, relu-mlp (relu-cnn: set by conv and dense, not used). */
   depth: positiveInt('depth').min(1, { error: 'must be ≥ 1' }).default(2),
   /** Hidden width (deep-linear, relu-mlp): one number, or one per hidden layer. */
   width: z.union([positiveInt('width').min(1, { error: 'must be ≥ 1' }), z.array(positiveInt('width').min(1, { error: 'must be ≥ 1' }))]).default(10),
-  /** Leaky-ReLU slope for relu-mlp (0: ReLU). */
+  /** Leaky-ReLU slope for relu-mlp and relu-cnn (0: ReLU). */
   leak: z.number().min(0, { error: 'must be ≥ 0' }).max(1, { error: 'must be ≤ 1' }).default(0),
+  /**
+   * relu-cnn: [channels, height, width] of the flat, channel-major inputs (product d); null: [1, 28, 28]
+   * when d = 784 (MNIST), otherwise it must be given.
+   */
+  inputShape: z.tuple([positiveInt('inputShape').min(1, { error: 'must be ≥ 1' }), positiveInt('inputShape').min(1, { error: 'must be ≥ 1' }), positiveInt('inputShape').min(1, { error: 'must be ≥ 1' })], { error: 'must be [channels, height, width]' }).nullable().default(null),
+  /** relu-cnn conv layers {channels, kernel, stride = 1, pool = null | {kind: max | avg, size}}; default {@link defaultConvStack}. */
+  conv: z.array(ConvLayerSchema).min(1, { error: 'must have at least one layer' }).default(defaultConvStack),
+  /** relu-cnn hidden widths of the dense ReLU layers after the convs; default [] (conv features → output layer). */
+  dense: z.array(positiveInt('dense').min(1, { error: 'must be ≥ 1' })).default(() => []),
   /** Training perturbation. */
   attack: z.enum(ATTACK_NAMES, { error: `must be one of ${ATTACK_NAMES.join(', ')}` }).default('none'),
   /** Perturbation norm p ≥ 1 or "inf". */
@@ -89,7 +122,7 @@ export function parseTrainConfig(raw: unknown, fromFlags: ReadonlySet<string> = 
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   const field = issue.path.length > 0 ? String(issue.path[0]) : '';
-  if (issue.code === 'unrecognized_keys') {
+  if (issue.code === 'unrecognized_keys' && issue.path.length === 0) {
     const keys = (issue as { keys: string[] }).keys;
     throw new InputError(`${source}: unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')} (allowed: ${Object.keys(TrainConfigSchema.shape).join(', ')})`, keys[0]);
   }
@@ -97,6 +130,8 @@ export function parseTrainConfig(raw: unknown, fromFlags: ReadonlySet<string> = 
   const name = fromFlags.has(field) ? flagName(field) : `${source} field "${field}"`;
   let msg = issue.message;
   if (issue.code === 'invalid_type') msg = `expected ${(issue as { expected: string }).expected}`;
+  // Nested fields (conv[1].kernel) name the entry that is wrong.
+  if (issue.path.length > 1) msg = `${field}${issue.path.slice(1).map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('')}: ${msg}`;
   throw new InputError(`invalid ${name} ${JSON.stringify(value)}: ${msg}`, field);
 }
 

@@ -11,7 +11,12 @@ import type { AttackConfig } from '../attacks/attack.ts';
 import { createModel } from '../models/registry.ts';
 import type { Model } from '../models/model.ts';
 import type { Dataset } from '../data/dataset.ts';
+import { InputError } from '../errors.ts';
 import type { KktOption } from '../metrics/measure.ts';
+
+/** MNIST images flattened: d = 784 is read as one 28×28 channel when `inputShape` is null. */
+const MNIST_SHAPE = [1, 28, 28] as const;
+const MNIST_DIM = 784;
 
 /** The attack settings of a config (α defaults to 2.5·ε/K, Madry et al.). */
 export function attackFromConfig(c: TrainConfig): AttackConfig {
@@ -19,8 +24,29 @@ export function attackFromConfig(c: TrainConfig): AttackConfig {
   return validateAttackConfig({ kind: c.attack, p: c.p, eps: c.eps, steps: c.attackSteps, stepSize, randomStart: c.randomStart });
 }
 
-/** Build the model a config asks for on this data (outputs from the labels). */
+/**
+ * Build the model a config asks for on this data (outputs from the labels). relu-cnn takes its
+ * architecture from `inputShape` ([1, 28, 28] when null and d = 784), `conv`, `dense` and `leak`.
+ */
 export function modelFromConfig(c: TrainConfig, data: Dataset): Model {
+  if (c.model === 'relu-cnn') {
+    let inputShape: readonly number[] | null = c.inputShape;
+    if (inputShape === null) {
+      if (data.d !== MNIST_DIM) {
+        throw new InputError(`relu-cnn needs config field "inputShape" [channels, height, width] with product d = ${data.d} for data "${data.name}" (only d = ${MNIST_DIM} defaults to [${MNIST_SHAPE.join(', ')}])`, 'inputShape');
+      }
+      inputShape = MNIST_SHAPE;
+    }
+    return createModel({
+      kind: 'relu-cnn',
+      inputDim: data.d,
+      inputShape,
+      conv: c.conv,
+      dense: c.dense,
+      outputs: data.binary ? 1 : data.classes,
+      leak: c.leak,
+    });
+  }
   const hidden = c.model === 'deep-linear' || c.model === 'relu-mlp';
   return createModel({
     kind: c.model,

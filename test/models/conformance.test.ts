@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { Model, Workspace } from '../../src/models/model.ts';
 import { createModel, MODEL_KINDS, type ModelSpec } from '../../src/models/registry.ts';
 import { createReluMlp } from '../../src/models/relu-mlp.ts';
+import { createReluCnn, type ReluCnn } from '../../src/models/relu-cnn.ts';
 import { createDiagonalPm } from '../../src/models/diagonal.ts';
 import { dftUnitary } from '../../src/linalg/dft.ts';
 import { Rng } from '../../src/linalg/rng.ts';
@@ -16,7 +17,10 @@ import { TOL, assertAllClose, assertClose } from '../support/tolerance.ts';
 
 /** Central-difference step: truncation O(h²) ≈ 1e-10, rounding O(ε/h) ≈ 1e-11. */
 const FD_STEP = 1e-5;
-/** Pre-activations closer than this to 0 count as "at a kink" for the gradient checks. */
+/**
+ * Pre-activations closer than this to 0 (and max-pool windows whose two largest entries are closer
+ * than this) count as "at a kink" for the gradient checks.
+ */
 const KINK_MARGIN = 1e-4;
 /** Random directions per gradient check. */
 const DIRECTIONS = 3;
@@ -50,7 +54,29 @@ const CASES: ModelSpec[] = [
   { kind: 'relu-mlp', inputDim: 5, depth: 3, width: [7, 4], outputs: 3 },
   { kind: 'relu-mlp', inputDim: 3, depth: 3, width: 5, outputs: 2, leak: 0.1 },
   { kind: 'relu-mlp', inputDim: 6, depth: 4, width: 5, outputs: 4 },
+  { kind: 'relu-cnn', inputDim: 36, inputShape: [1, 6, 6], conv: [{ channels: 2, kernel: 3, pool: { kind: 'max', size: 2 } }] },
+  { kind: 'relu-cnn', inputDim: 50, inputShape: [2, 5, 5], conv: [{ channels: 3, kernel: 2, pool: { kind: 'avg', size: 2 } }], dense: [4], outputs: 3 },
+  {
+    kind: 'relu-cnn',
+    inputDim: 36,
+    inputShape: [1, 6, 6],
+    conv: [{ channels: 2, kernel: 2, stride: 2 }, { channels: 3, kernel: 2, pool: { kind: 'max', size: 2 } }],
+    dense: [5],
+    outputs: 3,
+  },
+  { kind: 'relu-cnn', inputDim: 50, inputShape: [2, 5, 5], conv: [{ channels: 2, kernel: 3 }, { channels: 2, kernel: 2, pool: { kind: 'avg', size: 2 } }], leak: 0.1 },
+  // Overlapping strided windows (k = 3, s = 2); ⌊(8 − 3)/2⌋ + 1 = 3 leaves the last row and column unread.
+  { kind: 'relu-cnn', inputDim: 64, inputShape: [1, 8, 8], conv: [{ channels: 3, kernel: 3, stride: 2, pool: { kind: 'max', size: 3 } }], dense: [3, 4], outputs: 2, leak: 0.2 },
 ];
+
+/** Models with a ReLU: not linear in x, and their gradient checks must stay away from kinks. */
+const NONLINEAR_KINDS = new Set(['relu-mlp', 'relu-cnn']);
+
+/** The order L a spec describes: depth (default 1 for linear, 2 otherwise), or the weight layers of a relu-cnn. */
+function expectedOrder(s: ModelSpec): number {
+  if (s.kind === 'relu-cnn') return s.conv!.length + (s.dense ?? []).length + 1;
+  return s.depth ?? (s.kind === 'linear' ? 1 : 2);
+}
 
 function label(s: ModelSpec): string {
   return JSON.stringify(s);
@@ -109,29 +135,47 @@ function preActivations(model: Model, theta: Float64Array, x: Float64Array): Flo
   return ws.z.slice(0, hidden);
 }
 
-function samePattern(a: Float64Array, b: Float64Array): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] > 0 !== b[i] > 0) return false;
-  return true;
+/**
+ * The piece of the piecewise-linear model that (θ, x) lies on: the sign of every ReLU pre-activation,
+ * and for relu-cnn also the winner of every max-pool window (empty for models without kinks).
+ */
+function activationPattern(model: Model, theta: Float64Array, x: Float64Array): number[] {
+  if (model.kind === 'relu-cnn') {
+    const ws = model.createWorkspace();
+    evalF(model, theta, x, ws);
+    return [...Array.from(ws.z, (v) => (v > 0 ? 1 : 0)), ...ws.arg];
+  }
+  return Array.from(preActivations(model, theta, x), (v) => (v > 0 ? 1 : 0));
+}
+
+/** How far (θ, x) is from a kink: min |pre-activation|, and for relu-cnn also the max-pool gaps. */
+function kinkDistance(model: Model, theta: Float64Array, x: Float64Array): number {
+  if (model.kind === 'relu-cnn') {
+    const ws = model.createWorkspace();
+    evalF(model, theta, x, ws);
+    return (model as ReluCnn).kinkDistance(ws);
+  }
+  return preActivations(model, theta, x).reduce((m, v) => Math.min(m, Math.abs(v)), Infinity);
 }
 
 /**
  * A generic sample (θ, x, dOut): θ = init(rng, 1) + N(0, 0.5²) (so diagonal-pm is not at its β = 0
- * init), x ~ N(0, I). For relu-mlp, redraws until no pre-activation is within KINK_MARGIN of 0.
+ * init), x ~ N(0, I). For relu-mlp and relu-cnn, redraws until no pre-activation is within
+ * KINK_MARGIN of 0 and no max-pool window has a near-tie for its maximum.
  */
 function sample(model: Model, rng: Rng) {
   for (let attempt = 0; attempt < 100; attempt++) {
     const theta = axpby(1, model.init(rng, 1), 0.5, randn(rng, model.numParams));
     const x = randn(rng, model.inputDim);
     const dOut = randn(rng, model.outputDim);
-    const z = preActivations(model, theta, x);
-    if (z.every((v) => Math.abs(v) > KINK_MARGIN)) return { theta, x, dOut };
+    if (kinkDistance(model, theta, x) > KINK_MARGIN) return { theta, x, dOut };
   }
   throw new Error('could not draw a sample away from the ReLU kinks');
 }
 
-/** Asserts that f does not cross a ReLU kink between the two points (so central differences apply). */
+/** Asserts that f does not cross a kink between the two points (so central differences apply). */
 function assertNoKinkCrossed(model: Model, t1: Float64Array, x1: Float64Array, t2: Float64Array, x2: Float64Array): void {
-  assert.ok(samePattern(preActivations(model, t1, x1), preActivations(model, t2, x2)), 'central difference crosses a ReLU kink');
+  assert.deepEqual(activationPattern(model, t1, x1), activationPattern(model, t2, x2), 'central difference crosses a ReLU kink or a max-pool switch');
 }
 
 function assertBitsEqual(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
@@ -153,10 +197,10 @@ describe('model conformance', () => {
 
       it('has a consistent description and a deterministic, finite init', () => {
         assert.equal(model.kind, spec.kind);
-        assert.equal(model.order, spec.depth ?? (spec.kind === 'linear' ? 1 : 2));
+        assert.equal(model.order, expectedOrder(spec));
         assert.equal(model.inputDim, spec.inputDim);
         assert.equal(model.outputDim, spec.outputs ?? 1);
-        assert.equal(model.linearInX, spec.kind !== 'relu-mlp');
+        assert.equal(model.linearInX, !NONLINEAR_KINDS.has(spec.kind));
         assert.equal(typeof model.predictor === 'function', model.linearInX);
         let next = 0;
         for (const b of model.layout) {
@@ -378,6 +422,80 @@ describe('relu-mlp kink convention', () => {
   });
 });
 
+describe('relu-cnn kink and tie conventions', () => {
+  // One 1×1 filter w and a 2×2 max-pool over a 1×2×2 input, then one output weight v:
+  // f = v·max_{i<4} σ(w·x_i), θ = [w, v] (blocks conv1 [1, 1, 1, 1] and out [1, 1]).
+  const maxPool = createReluCnn({ inputShape: [1, 2, 2], conv: [{ channels: 1, kernel: 1, pool: { kind: 'max', size: 2 } }] });
+  const theta = Float64Array.of(1, 1);
+
+  it('gives a max-pool tie to the FIRST maximal entry in row-major window order', () => {
+    for (const [x, winner] of [
+      [[3, 3, 1, 2], 0],
+      [[1, 2, 3, 3], 2],
+      [[1, 3, 3, 0], 1],
+      [[2, 1, 1, 2], 0],
+    ] as const) {
+      const xs = Float64Array.from(x);
+      const { out, gTheta, gX } = grads(maxPool, theta, xs, Float64Array.of(1));
+      const expectedGX = [0, 0, 0, 0];
+      expectedGX[winner] = 1;
+      assertBitsEqual(out, [xs[winner]], `f at ${x}`);
+      assertBitsEqual(gX, expectedGX, `∇x f at ${x}`);
+      assertBitsEqual(gTheta, [xs[winner], xs[winner]], `∇θ f at ${x}`);
+      // Euler at the tie, and the tie is scale-invariant: the same winner at 2θ.
+      assert.equal(dot(theta, gTheta), maxPool.order * out[0], 'Euler at the tie');
+      const scaled = grads(maxPool, Float64Array.of(2, 2), xs, Float64Array.of(1));
+      assertBitsEqual(scaled.gX, expectedGX.map((v) => 4 * v), `∇x f(2θ) at ${x}`);
+    }
+  });
+
+  it("uses ReLU'(0) = 0 in a conv layer, also for the max-pool winner", () => {
+    // Every pre-activation ≤ 0: all σ(z) = 0, the winner (index 0) has z = 0 exactly.
+    const { out, gTheta, gX } = grads(maxPool, theta, Float64Array.of(0, -1, -2, -3), Float64Array.of(1));
+    assertBitsEqual(out.map(Math.abs), [0], 'f');
+    assertBitsEqual(gX.map(Math.abs), [0, 0, 0, 0], '∇x f at the kink');
+    assertBitsEqual(gTheta.map(Math.abs), [0, 0], '∇θ f at the kink');
+    // Without pooling, the unit at z = 0 passes nothing and the positive one passes slope 1.
+    const plain = createReluCnn({ inputShape: [1, 1, 2], conv: [{ channels: 1, kernel: 1 }] });
+    const r = grads(plain, Float64Array.of(1, 5, 7), Float64Array.of(0, 2), Float64Array.of(1));
+    assertBitsEqual(r.out, [14], 'f = 5·σ(0) + 7·σ(2)');
+    assertBitsEqual(r.gX.map(Math.abs), [0, 7], '∇x f');
+    assertBitsEqual(r.gTheta, [14, 0, 2], '∇θ f');
+  });
+
+  it('uses slope `leak` at 0, and first-maximal ties among negative leaky values', () => {
+    const leaky = createReluCnn({ inputShape: [1, 2, 2], conv: [{ channels: 1, kernel: 1, pool: { kind: 'max', size: 2 } }], leak: 0.25 });
+    const atZero = grads(leaky, theta, Float64Array.of(0, -1, -2, -3), Float64Array.of(1));
+    assertBitsEqual(atZero.gX, [0.25, 0, 0, 0], '∇x f with z = 0 winning');
+    const tie = grads(leaky, theta, Float64Array.of(-1, -1, -2, -3), Float64Array.of(1));
+    assertBitsEqual(tie.out, [-0.25], 'f = σ(−1)');
+    assertBitsEqual(tie.gX, [0.25, 0, 0, 0], '∇x f at a negative tie');
+    assertBitsEqual(tie.gTheta, [-0.25, -0.25], '∇θ f at a negative tie');
+    assert.equal(dot(theta, tie.gTheta), leaky.order * tie.out[0], 'Euler');
+  });
+
+  it("uses ReLU'(0) = 0 in a dense layer", () => {
+    // Conv 1×1 (w = 1) on a 1×1×2 input, dense W = [1, −1], output 3: at x = (1, 1) the dense
+    // pre-activation is exactly 0.
+    const model = createReluCnn({ inputShape: [1, 1, 2], conv: [{ channels: 1, kernel: 1 }], dense: [1] });
+    const { out, gTheta, gX } = grads(model, Float64Array.of(1, 1, -1, 3), Float64Array.of(1, 1), Float64Array.of(1));
+    assertBitsEqual(out, [0], 'f');
+    assertBitsEqual(gTheta.map(Math.abs), [0, 0, 0, 0], '∇θ f at the kink');
+    assertBitsEqual(gX.map(Math.abs), [0, 0], '∇x f at the kink');
+  });
+
+  it('kinkDistance sees near-zero pre-activations and near-ties, and ignores all-zero windows', () => {
+    const ws = maxPool.createWorkspace();
+    const out = new Float64Array(1);
+    maxPool.forward(theta, Float64Array.of(3, 2.5, -1, 2), 0, out, ws);
+    assert.equal(maxPool.kinkDistance(ws), 0.5, 'gap 3 − 2.5');
+    maxPool.forward(theta, Float64Array.of(3, 1e-7, 1, 2), 0, out, ws);
+    assert.equal(maxPool.kinkDistance(ws), 1e-7, '|z| = 1e-7');
+    maxPool.forward(theta, Float64Array.of(-1, -2, -3, -4), 0, out, ws);
+    assert.equal(maxPool.kinkDistance(ws), 1, 'all-zero window: only |z| counts');
+  });
+});
+
 describe('diagonal-pm init', () => {
   it('starts at u = v = scale·1, so β = 0, with a non-zero gradient', () => {
     const model = createDiagonalPm({ inputDim: 3, depth: 3 });
@@ -393,7 +511,7 @@ describe('diagonal-pm init', () => {
 
 describe('createModel validation', () => {
   const bad: Array<[ModelSpec, string, string]> = [
-    [{ kind: 'foo', inputDim: 3 }, 'kind', 'unknown model "foo" (allowed: linear, deep-linear, diagonal, diagonal-pm, conv, relu-mlp)'],
+    [{ kind: 'foo', inputDim: 3 }, 'kind', 'unknown model "foo" (allowed: linear, deep-linear, diagonal, diagonal-pm, conv, relu-mlp, relu-cnn)'],
     [{ kind: 'linear', inputDim: 0 }, 'inputDim', '0'],
     [{ kind: 'linear', inputDim: 2.5 }, 'inputDim', '2.5'],
     [{ kind: 'linear', inputDim: 3, depth: 2 }, 'depth', '2'],

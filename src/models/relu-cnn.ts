@@ -1,0 +1,620 @@
+import type { Rng } from '../linalg/rng.ts';
+import type { Model, ParamBlock, Workspace } from './model.ts';
+import { kernels, jsKernels } from '../linalg/kernels.ts';
+
+/** Pooling after a conv layer's ReLU: max or average over non-overlapping size×size windows. */
+export interface PoolOptions {
+  /** "max": m = max over the window; "avg": m = (1/size²)·Σ over the window. */
+  readonly kind: 'max' | 'avg';
+  /** Window side p ≥ 1 (stride p, so windows do not overlap); p must divide the conv output's height and width. */
+  readonly size: number;
+}
+
+/** One convolution layer of {@link createReluCnn}. */
+export interface ConvLayerOptions {
+  /** C_out ≥ 1, the number of filters (output channels). */
+  readonly channels: number;
+  /** k ≥ 1, the side of the square kernel; k ≤ the input's height and width ('valid' padding). */
+  readonly kernel: number;
+  /** s ≥ 1, default 1. */
+  readonly stride?: number;
+  /** Optional pooling after the ReLU; null or absent: none. */
+  readonly pool?: PoolOptions | null;
+}
+
+/** Options of {@link createReluCnn}. Validated by `createModel`; this factory only guards shape misfits. */
+export interface ReluCnnOptions {
+  /** [C, H, W]: inputs are flat vectors of C·H·W entries, channel-major (x[c·H·W + i·W + j]). */
+  readonly inputShape: readonly number[];
+  /** The conv layers, at least one, in order. */
+  readonly conv: readonly ConvLayerOptions[];
+  /** Hidden widths m_1.. of the bias-free dense ReLU layers after the flatten; default [] (none). */
+  readonly dense?: readonly number[];
+  /** K: 1 for a binary model (labels ±1), else the number of classes; default 1. */
+  readonly outputs?: number;
+  /** Slope a of the leaky ReLU σ(z) = max(z, a·z) for 0 ≤ a < 1; default 0 (plain ReLU). */
+  readonly leak?: number;
+}
+
+/**
+ * Shapes around conv layer l: its input [C_in, H, W], the conv output [C_out, H_o, W_o] with
+ * H_o = ⌊(H − k)/s⌋ + 1 (likewise W_o), and the layer output after pooling [C_out, H_o/p, W_o/p]
+ * (equal to the conv output without pooling).
+ */
+export interface ConvLayerShape {
+  readonly input: readonly [number, number, number];
+  readonly conv: readonly [number, number, number];
+  readonly output: readonly [number, number, number];
+}
+
+/**
+ * Side of a 'valid' convolution's output: ⌊(n − k)/s⌋ + 1 for input side n ≥ k, kernel k, stride s.
+ * When s does not divide n − k, the last n − k − s·⌊(n − k)/s⌋ rows (columns) are never read, as in
+ * PyTorch's Conv2d with padding 0; their input gradient is 0.
+ */
+export function convOutputSize(n: number, kernel: number, stride: number): number {
+  return Math.floor((n - kernel) / stride) + 1;
+}
+
+/**
+ * Shape arithmetic of a conv stack (no validation: callers check that every k ≤ H, W and every
+ * pool size divides H_o, W_o — see `createModel`). Returns one {@link ConvLayerShape} per layer.
+ */
+export function convStackShapes(inputShape: readonly number[], conv: readonly ConvLayerOptions[]): ConvLayerShape[] {
+  let [c, h, w] = inputShape;
+  const shapes: ConvLayerShape[] = [];
+  for (const layer of conv) {
+    const s = layer.stride ?? 1;
+    const ho = convOutputSize(h, layer.kernel, s);
+    const wo = convOutputSize(w, layer.kernel, s);
+    const p = layer.pool ? layer.pool.size : 1;
+    shapes.push({ input: [c, h, w], conv: [layer.channels, ho, wo], output: [layer.channels, ho / p, wo / p] });
+    [c, h, w] = [layer.channels, ho / p, wo / p];
+  }
+  return shapes;
+}
+
+/** A relu-cnn {@link Model} with its shape arithmetic and a kink diagnostic. */
+export interface ReluCnn extends Model {
+  /** Per conv layer: input, conv output and pooled output shapes (see {@link convStackShapes}). */
+  readonly shapes: readonly ConvLayerShape[];
+  /**
+   * After `forward` with `ws`: the distance of that (θ, x) to the set where f is not differentiable,
+   * measured in activation values: the minimum of |z| over every ReLU pre-activation z (conv and
+   * dense), and of (largest − second largest) σ(z) over every max-pool window — except windows whose
+   * maximum is ≤ 0 under plain ReLU (leak 0), where every entry is 0 and f is locally flat in them.
+   * +∞ when there is nothing to measure. Gradient checks redraw samples where this is small.
+   */
+  kinkDistance(ws: Workspace): number;
+}
+
+/** Pool codes in the per-layer plan (numbers keep the hot loops monomorphic). */
+const POOL_NONE = 0;
+const POOL_MAX = 1;
+const POOL_AVG = 2;
+
+/** Everything the hot loops need about one conv layer, computed once per model. */
+interface ConvPlan {
+  readonly ci: number;
+  readonly hi: number;
+  readonly wi: number;
+  readonly co: number;
+  readonly ho: number;
+  readonly wo: number;
+  readonly k: number;
+  readonly s: number;
+  readonly pool: number;
+  readonly ps: number;
+  readonly hp: number;
+  readonly wp: number;
+  /** C_in·k·k: rows of the im2col matrix, columns of the filter matrix. */
+  readonly fanIn: number;
+  /** H_o·W_o: columns of the im2col matrix. */
+  readonly nPos: number;
+  readonly wOff: number;
+  readonly colOff: number;
+  readonly zOff: number;
+  readonly pOff: number;
+  readonly argOff: number;
+  /** Offset of the layer output's gradient in `gh`. */
+  readonly ghOff: number;
+  /** C_out·H_p·W_p entries of the layer output. */
+  readonly outSize: number;
+}
+
+/** One dense ReLU layer: z = W h (W is m×n), σ(z). */
+interface DensePlan {
+  readonly m: number;
+  readonly n: number;
+  readonly wOff: number;
+  readonly zOff: number;
+  readonly ghOff: number;
+}
+
+/**
+ * col[(c·k + u)·k + v, i·W_o + j] ← src[c·H·W + (i·s + u)·W + j·s + v]: the im2col matrix
+ * ((C_in·k·k) × (H_o·W_o), row-major), so that the convolution is one matrix product Z = F·col with
+ * the filters F as a C_out × (C_in·k·k) matrix (the row-major layout of conv block [C_out, C_in, k, k]).
+ */
+function im2col(P: ConvPlan, src: Float64Array, so: number, col: Float64Array): void {
+  const { ci, hi, wi, k, s, ho, wo, nPos } = P;
+  let r = P.colOff;
+  for (let c = 0; c < ci; c++) {
+    for (let u = 0; u < k; u++) {
+      for (let v = 0; v < k; v++) {
+        let q = r;
+        for (let i = 0; i < ho; i++) {
+          const row = so + c * hi * wi + (i * s + u) * wi + v;
+          if (s === 1) for (let j = 0; j < wo; j++) col[q + j] = src[row + j];
+          else for (let j = 0; j < wo; j++) col[q + j] = src[row + j * s];
+          q += wo;
+        }
+        r += nPos;
+      }
+    }
+  }
+}
+
+/** The adjoint of {@link im2col}: dst (C_in·H·W at dOff) ← 0, then dst[…] += dcol[…] over every window. */
+function col2im(P: ConvPlan, dcol: Float64Array, dst: Float64Array, dOff: number): void {
+  const { ci, hi, wi, k, s, ho, wo, nPos } = P;
+  dst.fill(0, dOff, dOff + ci * hi * wi);
+  let r = 0;
+  for (let c = 0; c < ci; c++) {
+    for (let u = 0; u < k; u++) {
+      for (let v = 0; v < k; v++) {
+        let q = r;
+        for (let i = 0; i < ho; i++) {
+          const row = dOff + c * hi * wi + (i * s + u) * wi + v;
+          if (s === 1) for (let j = 0; j < wo; j++) dst[row + j] += dcol[q + j];
+          else for (let j = 0; j < wo; j++) dst[row + j * s] += dcol[q + j];
+          q += wo;
+        }
+        r += nPos;
+      }
+    }
+  }
+}
+
+/**
+ * Bias-free ReLU convolutional network (kind "relu-cnn"):
+ *
+ *   h_0 = x ∈ R^{C×H×W} (flat, channel-major),
+ *   z_l = F_l ⋆ h_{l−1}, z_l[o, i, j] = Σ_{c,u,v} F_l[o, c, u, v] · h_{l−1}[c, i·s_l + u, j·s_l + v]
+ *         ('valid' padding, square k_l×k_l kernels, stride s_l),
+ *   h_l = pool_l(σ(z_l))  (pool: none, max or average over non-overlapping p_l×p_l windows),
+ *   then flatten, dense ReLU layers h ← σ(W h), and the final linear layer f = W_out h ∈ R^K.
+ *
+ * Order L = (number of conv layers) + (number of dense hidden layers) + 1, the number of weight
+ * layers: convolution and the linear layers are linear in their weights, and σ, max and average
+ * pooling are positively 1-homogeneous, so f(cθ; x) = c^L f(θ; x) for c > 0 (and f is 1-homogeneous in x).
+ *
+ * Subgradient conventions: σ(z) = z for z > 0 and a·z otherwise (a = `leak`), σ'(z) = 1 for z > 0
+ * and a for z ≤ 0, so ReLU'(0) = 0. Max pooling passes the gradient to the FIRST maximal element of
+ * its window in row-major order (u, then v) — ties go to the earliest. Both choices are invariant under
+ * θ ↦ cθ (c > 0), so Euler's identity ⟨θ, ∇_θ f⟩ = L·f holds with them, kinks and ties included.
+ * Not linear in x (no predictor).
+ *
+ * Layout: blocks "conv1".. with shape [C_out, C_in, k, k], "dense1".. with shape [m_j, m_{j−1}]
+ * (m_0 = the flattened size of the last conv layer output), then "out" with shape [K, m_last]; all
+ * row-major, in that order in θ.
+ * Initialization (He): every entry ~ N(0, 2·scale²/fanIn), fanIn = C_in·k·k for conv layers and the
+ * number of columns for the dense and output layers.
+ *
+ * Workspace (created by `createWorkspace`; every entry is written by `forward` before it is read):
+ * `z` the ReLU pre-activations — conv layers (each [C_out, H_o, W_o], channel-major) then dense layers —,
+ * `a` = σ(z), `p` the pooled conv outputs, `arg` the index within its layer's z-block of each
+ * max-pool output's winner, `col` the im2col matrices, `gz`, `gh`, `gcol` back-propagation scratch.
+ * Forward and backward do not allocate; convolutions run as im2col and a matrix product
+ * (`kernels().gemm`, or register-blocked loops when the kernels are the plain-TS reference ones).
+ *
+ * Shapes must fit (k ≤ input side, p divides H_o and W_o); `createModel` checks them with messages
+ * naming the field, this factory throws a plain RangeError.
+ */
+export function createReluCnn(options: ReluCnnOptions): ReluCnn {
+  const inputShape = [...options.inputShape];
+  const convOpts = options.conv;
+  const denseWidths = [...(options.dense ?? [])];
+  const outputs = options.outputs ?? 1;
+  const leak = options.leak ?? 0;
+  const shapes = convStackShapes(inputShape, convOpts);
+  const d = inputShape[0] * inputShape[1] * inputShape[2];
+
+  const layout: ParamBlock[] = [];
+  let numParams = 0;
+  let colSize = 0;
+  let zSize = 0;
+  let pSize = 0;
+  let argSize = 0;
+  let ghSize = 0;
+  let gcolSize = 0;
+  const convs: ConvPlan[] = [];
+  convOpts.forEach((opt, l) => {
+    const sh = shapes[l];
+    if (!(sh.conv[1] >= 1 && sh.conv[2] >= 1 && Number.isInteger(sh.output[1]) && Number.isInteger(sh.output[2]))) {
+      throw new RangeError(`relu-cnn conv[${l}]: kernel ${opt.kernel}, stride ${opt.stride ?? 1}, pool ${opt.pool?.size ?? 1} do not fit the input ${sh.input.join('×')}`);
+    }
+    const [ci, hi, wi] = sh.input;
+    const [co, ho, wo] = sh.conv;
+    const [, hp, wp] = sh.output;
+    const k = opt.kernel;
+    const s = opt.stride ?? 1;
+    const ps = opt.pool ? opt.pool.size : 1;
+    const fanIn = ci * k * k;
+    const nPos = ho * wo;
+    const pool = !opt.pool ? POOL_NONE : opt.pool.kind === 'max' ? POOL_MAX : POOL_AVG;
+    const plan: ConvPlan = {
+      ci, hi, wi, co, ho, wo, k, s, pool, ps, hp, wp, fanIn, nPos,
+      wOff: numParams,
+      colOff: colSize,
+      zOff: zSize,
+      pOff: pSize,
+      argOff: argSize,
+      ghOff: ghSize,
+      outSize: co * hp * wp,
+    };
+    layout.push({ name: `conv${l + 1}`, offset: numParams, shape: [co, ci, k, k] });
+    numParams += co * fanIn;
+    colSize += fanIn * nPos;
+    zSize += co * nPos;
+    if (pool !== POOL_NONE) pSize += plan.outSize;
+    if (pool === POOL_MAX) argSize += plan.outSize;
+    ghSize += plan.outSize;
+    gcolSize = Math.max(gcolSize, fanIn * nPos);
+    convs.push(plan);
+  });
+  const flat = convs[convs.length - 1].outSize;
+  const denses: DensePlan[] = [];
+  let nIn = flat;
+  denseWidths.forEach((m, j) => {
+    denses.push({ m, n: nIn, wOff: numParams, zOff: zSize, ghOff: ghSize });
+    layout.push({ name: `dense${j + 1}`, offset: numParams, shape: [m, nIn] });
+    numParams += m * nIn;
+    zSize += m;
+    ghSize += m;
+    nIn = m;
+  });
+  const outOff = numParams;
+  const lastWidth = nIn;
+  layout.push({ name: 'out', offset: outOff, shape: [outputs, lastWidth] });
+  numParams += outputs * lastWidth;
+  const order = convs.length + denses.length + 1;
+  const fanIns = [...convs.map((c) => c.fanIn), ...denses.map((q) => q.n), lastWidth];
+
+  // Hidden layer t (convs, then dense layers) writes its output h_t into `p` at a pooled conv layer's
+  // pOff, else into `a` at its zOff (σ(z) is the output itself); the last one feeds the output layer.
+  const hInP: boolean[] = [...convs.map((c) => c.pool !== POOL_NONE), ...denses.map(() => false)];
+  const hOff: number[] = [...convs.map((c) => (c.pool !== POOL_NONE ? c.pOff : c.zOff)), ...denses.map((q) => q.zOff)];
+  const top = hOff.length - 1;
+
+  const model: ReluCnn = {
+    kind: 'relu-cnn',
+    order,
+    inputDim: d,
+    outputDim: outputs,
+    numParams,
+    layout,
+    linearInX: false,
+    shapes,
+    spec: {
+      kind: 'relu-cnn',
+      inputDim: d,
+      inputShape: [...inputShape],
+      conv: convOpts.map((c) => ({ channels: c.channels, kernel: c.kernel, stride: c.stride ?? 1, pool: c.pool ? { kind: c.pool.kind, size: c.pool.size } : null })),
+      dense: [...denseWidths],
+      outputs,
+      leak,
+      depth: order,
+    },
+    init(rng: Rng, scale: number) {
+      const theta = new Float64Array(numParams);
+      for (let b = 0; b < layout.length; b++) {
+        const blk = layout[b];
+        const sd = scale * Math.sqrt(2 / fanIns[b]);
+        const end = blk.offset + blk.shape.reduce((x, y) => x * y, 1);
+        for (let i = blk.offset; i < end; i++) theta[i] = sd * rng.normal();
+      }
+      return theta;
+    },
+    createWorkspace(): Workspace {
+      return {
+        col: new Float64Array(colSize),
+        z: new Float64Array(zSize),
+        a: new Float64Array(zSize),
+        p: new Float64Array(pSize),
+        arg: new Float64Array(argSize),
+        gz: new Float64Array(zSize),
+        gh: new Float64Array(ghSize),
+        gcol: new Float64Array(gcolSize),
+      };
+    },
+    forward(theta, x, xOffset, out, ws) {
+      const K = kernels();
+      const { col, z, a, p, arg } = ws;
+      for (let l = 0; l < convs.length; l++) {
+        const P = convs[l];
+        if (l === 0) im2col(P, x, xOffset, col);
+        else im2col(P, hInP[l - 1] ? p : a, hOff[l - 1], col);
+        // Z = F·col: [C_out × C_in·k·k] · [C_in·k·k × H_o·W_o], channel-major output directly.
+        if (K === jsKernels) combineRows(P.co, P.nPos, P.fanIn, theta, P.wOff, P.fanIn, 1, col, P.colOff, z, P.zOff);
+        else K.gemm(false, false, P.co, P.nPos, P.fanIn, 1, theta, P.wOff, col, P.colOff, 0, z, P.zOff);
+        const zEnd = P.zOff + P.co * P.nPos;
+        for (let i = P.zOff; i < zEnd; i++) {
+          const v = z[i];
+          a[i] = v > 0 ? v : leak * v;
+        }
+        if (P.pool !== POOL_NONE) pool(P, a, p, arg);
+      }
+      for (let j = 0; j < denses.length; j++) {
+        const D = denses[j];
+        const t = convs.length + j - 1;
+        K.gemv(D.m, D.n, theta, D.wOff, hInP[t] ? p : a, hOff[t], z, D.zOff, 0);
+        const zEnd = D.zOff + D.m;
+        for (let i = D.zOff; i < zEnd; i++) {
+          const v = z[i];
+          a[i] = v > 0 ? v : leak * v;
+        }
+      }
+      K.gemv(outputs, lastWidth, theta, outOff, hInP[top] ? p : a, hOff[top], out, 0, 0);
+    },
+    backward(theta, x, xOffset, dOut, gradTheta, gradX, gradXOffset, ws) {
+      const K = kernels();
+      const { col, z, a, p, gz, gh, gcol, arg } = ws;
+      const nd = denses.length;
+      const nc = convs.length;
+      // Output layer: ∂f/∂W_out = dOut·hᵀ, ∂f/∂h = W_outᵀ dOut.
+      const ghTop = nd > 0 ? denses[nd - 1].ghOff : convs[nc - 1].ghOff;
+      if (gradTheta) K.ger(outputs, lastWidth, 1, dOut, 0, hInP[top] ? p : a, hOff[top], gradTheta, outOff);
+      K.gemvT(outputs, lastWidth, theta, outOff, dOut, 0, gh, ghTop, 0);
+      for (let j = nd - 1; j >= 0; j--) {
+        const D = denses[j];
+        // g_z = σ'(z) ⊙ g_h with ReLU'(0) = 0 (slope `leak` on z ≤ 0).
+        for (let i = 0; i < D.m; i++) {
+          const g = gh[D.ghOff + i];
+          gz[D.zOff + i] = z[D.zOff + i] > 0 ? g : leak * g;
+        }
+        const t = nc + j - 1;
+        if (gradTheta) K.ger(D.m, D.n, 1, gz, D.zOff, hInP[t] ? p : a, hOff[t], gradTheta, D.wOff);
+        const ghPrev = j > 0 ? denses[j - 1].ghOff : convs[nc - 1].ghOff;
+        K.gemvT(D.m, D.n, theta, D.wOff, gz, D.zOff, gh, ghPrev, 0);
+      }
+      for (let l = nc - 1; l >= 0; l--) {
+        const P = convs[l];
+        unpool(P, gh, arg, gz);
+        const zEnd = P.zOff + P.co * P.nPos;
+        for (let i = P.zOff; i < zEnd; i++) if (!(z[i] > 0)) gz[i] *= leak;
+        // ∂f/∂F = g_z·colᵀ.
+        if (gradTheta) {
+          if (K === jsKernels) accumulateFilterGrad(P, gz, col, gradTheta);
+          else K.gemm(false, true, P.co, P.fanIn, P.nPos, 1, gz, P.zOff, col, P.colOff, 1, gradTheta, P.wOff);
+        }
+        if (l === 0 && !gradX) break;
+        // ∂f/∂col = Fᵀ g_z (F read transposed: row stride 1, column stride C_in·k·k), then scattered
+        // back onto the layer input (the adjoint of im2col).
+        if (K === jsKernels) combineRows(P.fanIn, P.nPos, P.co, theta, P.wOff, 1, P.fanIn, gz, P.zOff, gcol, 0);
+        else K.gemm(true, false, P.fanIn, P.nPos, P.co, 1, theta, P.wOff, gz, P.zOff, 0, gcol, 0);
+        if (l > 0) col2im(P, gcol, gh, convs[l - 1].ghOff);
+        else col2im(P, gcol, gradX!, gradXOffset);
+      }
+    },
+    kinkDistance(ws) {
+      const { z, a } = ws;
+      let dist = Infinity;
+      for (let i = 0; i < zSize; i++) dist = Math.min(dist, Math.abs(z[i]));
+      for (const P of convs) {
+        if (P.pool !== POOL_MAX) continue;
+        forEachWindow(P, (base) => {
+          let best = -Infinity;
+          let second = -Infinity;
+          for (let u = 0; u < P.ps; u++) {
+            for (let v = 0; v < P.ps; v++) {
+              const val = a[base + u * P.wo + v];
+              if (val > best) [best, second] = [val, best];
+              else if (val > second) second = val;
+            }
+          }
+          if (P.ps > 1 && (leak > 0 || best > 0)) dist = Math.min(dist, best - second);
+        });
+      }
+      return dist;
+    },
+  };
+  return model;
+}
+
+/** Calls visit(base) with the index in a/z of the top-left entry of every pooling window of layer P. */
+function forEachWindow(P: ConvPlan, visit: (base: number) => void): void {
+  for (let c = 0; c < P.co; c++) {
+    for (let pi = 0; pi < P.hp; pi++) {
+      for (let pj = 0; pj < P.wp; pj++) visit(P.zOff + c * P.nPos + pi * P.ps * P.wo + pj * P.ps);
+    }
+  }
+}
+
+/**
+ * p ← pool(a) over the non-overlapping ps×ps windows of layer P. Max: strict `>` keeps the FIRST
+ * maximal entry (row-major in the window) and records its index (relative to the layer's z-block) in
+ * `arg`. Average: (Σ window)·(1/ps²).
+ */
+function pool(P: ConvPlan, a: Float64Array, p: Float64Array, arg: Float64Array): void {
+  const { co, hp, wp, ps, wo, nPos, zOff } = P;
+  let o = 0;
+  if (P.pool === POOL_MAX) {
+    for (let c = 0; c < co; c++) {
+      for (let pi = 0; pi < hp; pi++) {
+        for (let pj = 0; pj < wp; pj++) {
+          const top = c * nPos + pi * ps * wo + pj * ps;
+          let best = a[zOff + top];
+          let at = top;
+          for (let u = 0; u < ps; u++) {
+            const row = top + u * wo;
+            for (let v = 0; v < ps; v++) {
+              const val = a[zOff + row + v];
+              if (val > best) {
+                best = val;
+                at = row + v;
+              }
+            }
+          }
+          p[P.pOff + o] = best;
+          arg[P.argOff + o] = at;
+          o++;
+        }
+      }
+    }
+  } else {
+    const invArea = 1 / (ps * ps);
+    for (let c = 0; c < co; c++) {
+      for (let pi = 0; pi < hp; pi++) {
+        for (let pj = 0; pj < wp; pj++) {
+          const top = zOff + c * nPos + pi * ps * wo + pj * ps;
+          let sum = 0;
+          for (let u = 0; u < ps; u++) for (let v = 0; v < ps; v++) sum += a[top + u * wo + v];
+          p[P.pOff + o] = sum * invArea;
+          o++;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * gz (layer P's z-block) ← the gradient with respect to σ(z) given the gradient gh of the layer output:
+ * the identity without pooling, the pooled gradient at the recorded winner (0 elsewhere) for max,
+ * and g·(1/ps²) on every window entry for average. Pool sizes divide H_o and W_o, so every entry is written.
+ */
+function unpool(P: ConvPlan, gh: Float64Array, arg: Float64Array, gz: Float64Array): void {
+  const { co, hp, wp, ps, wo, nPos, zOff, ghOff } = P;
+  if (P.pool === POOL_NONE) {
+    for (let i = 0; i < co * nPos; i++) gz[zOff + i] = gh[ghOff + i];
+    return;
+  }
+  if (P.pool === POOL_MAX) {
+    gz.fill(0, zOff, zOff + co * nPos);
+    for (let o = 0; o < P.outSize; o++) gz[zOff + arg[P.argOff + o]] = gh[ghOff + o];
+    return;
+  }
+  const invArea = 1 / (ps * ps);
+  let o = 0;
+  for (let c = 0; c < co; c++) {
+    for (let pi = 0; pi < hp; pi++) {
+      for (let pj = 0; pj < wp; pj++) {
+        const g = gh[ghOff + o] * invArea;
+        const top = zOff + c * nPos + pi * ps * wo + pj * ps;
+        for (let u = 0; u < ps; u++) for (let v = 0; v < ps; v++) gz[top + u * wo + v] = g;
+        o++;
+      }
+    }
+  }
+}
+
+/*
+ * Under the plain-TS reference kernels (`jsKernels`) the three convolution products run in the two
+ * register-blocked loops below instead of jsKernels.gemm: on the MNIST-sized default (conv 8@5×5 →
+ * 16@5×5, max-pool 2, K = 10) forward + backward measured about 650 µs against 1700–2100 µs with
+ * jsKernels.gemm (two output rows and four reduction terms per pass reuse every load; the filter
+ * gradient keeps 4×2 independent sums). Any other backend (WebAssembly SIMD) gets kernels().gemm,
+ * which there is faster still (about 410 µs). The summation orders differ, by a few roundings
+ * (test/models/relu-cnn.test.ts compares the paths); exact identities are unaffected, since scaling
+ * by a power of two commutes with every rounding.
+ */
+
+/**
+ * C[i, :] ← Σ_{l<k} A(i, l)·B[l, :] for i < m, with rows of C and B of n contiguous entries
+ * (C at co, B at bo, row stride n) and A(i, l) = A[ao + i·ars + l·acs] (so A can be read transposed).
+ */
+function combineRows(m: number, n: number, k: number, A: Float64Array, ao: number, ars: number, acs: number, B: Float64Array, bo: number, C: Float64Array, co: number): void {
+  let i = 0;
+  for (; i + 1 < m; i += 2) {
+    const c0 = co + i * n, c1 = c0 + n;
+    const ar = ao + i * ars, br = ar + ars;
+    for (let j = 0; j < n; j++) { C[c0 + j] = 0; C[c1 + j] = 0; }
+    let l = 0;
+    for (; l + 3 < k; l += 4) {
+      const p0 = ar + l * acs, q0 = br + l * acs;
+      const a0 = A[p0], a1 = A[p0 + acs], a2 = A[p0 + 2 * acs], a3 = A[p0 + 3 * acs];
+      const e0 = A[q0], e1 = A[q0 + acs], e2 = A[q0 + 2 * acs], e3 = A[q0 + 3 * acs];
+      const b0 = bo + l * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
+      for (let j = 0; j < n; j++) {
+        const x0 = B[b0 + j], x1 = B[b1 + j], x2 = B[b2 + j], x3 = B[b3 + j];
+        C[c0 + j] += a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3;
+        C[c1 + j] += e0 * x0 + e1 * x1 + e2 * x2 + e3 * x3;
+      }
+    }
+    for (; l < k; l++) {
+      const a = A[ar + l * acs], e = A[br + l * acs];
+      const b0 = bo + l * n;
+      for (let j = 0; j < n; j++) { const x0 = B[b0 + j]; C[c0 + j] += a * x0; C[c1 + j] += e * x0; }
+    }
+  }
+  for (; i < m; i++) {
+    const c0 = co + i * n;
+    const ar = ao + i * ars;
+    for (let j = 0; j < n; j++) C[c0 + j] = 0;
+    let l = 0;
+    for (; l + 3 < k; l += 4) {
+      const p0 = ar + l * acs;
+      const a0 = A[p0], a1 = A[p0 + acs], a2 = A[p0 + 2 * acs], a3 = A[p0 + 3 * acs];
+      const b0 = bo + l * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
+      for (let j = 0; j < n; j++) C[c0 + j] += a0 * B[b0 + j] + a1 * B[b1 + j] + a2 * B[b2 + j] + a3 * B[b3 + j];
+    }
+    for (; l < k; l++) {
+      const a = A[ar + l * acs];
+      const b0 = bo + l * n;
+      for (let j = 0; j < n; j++) C[c0 + j] += a * B[b0 + j];
+    }
+  }
+}
+
+/**
+ * G[wOff + o·fanIn + q] += Σ_pos gz[zOff + o·nPos + pos]·col[colOff + q·nPos + pos]: the filter
+ * gradient g_z·colᵀ of conv layer P, added into θ's gradient.
+ */
+function accumulateFilterGrad(P: ConvPlan, gz: Float64Array, col: Float64Array, G: Float64Array): void {
+  const { co, nPos: n, fanIn: k, wOff, zOff, colOff } = P;
+  let o = 0;
+  for (; o + 3 < co; o += 4) {
+    const g0 = zOff + o * n, g1 = g0 + n, g2 = g1 + n, g3 = g2 + n;
+    const w0 = wOff + o * k;
+    let q = 0;
+    for (; q + 1 < k; q += 2) {
+      const c0 = colOff + q * n, c1 = c0 + n;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0, t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+      for (let j = 0; j < n; j++) {
+        const c = col[c0 + j], d = col[c1 + j];
+        const y0 = gz[g0 + j], y1 = gz[g1 + j], y2 = gz[g2 + j], y3 = gz[g3 + j];
+        s0 += y0 * c; s1 += y1 * c; s2 += y2 * c; s3 += y3 * c;
+        t0 += y0 * d; t1 += y1 * d; t2 += y2 * d; t3 += y3 * d;
+      }
+      G[w0 + q] += s0; G[w0 + q + 1] += t0;
+      G[w0 + k + q] += s1; G[w0 + k + q + 1] += t1;
+      G[w0 + 2 * k + q] += s2; G[w0 + 2 * k + q + 1] += t2;
+      G[w0 + 3 * k + q] += s3; G[w0 + 3 * k + q + 1] += t3;
+    }
+    for (; q < k; q++) {
+      const c0 = colOff + q * n;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let j = 0; j < n; j++) {
+        const c = col[c0 + j];
+        s0 += gz[g0 + j] * c;
+        s1 += gz[g1 + j] * c;
+        s2 += gz[g2 + j] * c;
+        s3 += gz[g3 + j] * c;
+      }
+      G[w0 + q] += s0;
+      G[w0 + k + q] += s1;
+      G[w0 + 2 * k + q] += s2;
+      G[w0 + 3 * k + q] += s3;
+    }
+  }
+  for (; o < co; o++) {
+    const g0 = zOff + o * n;
+    const w0 = wOff + o * k;
+    for (let q = 0; q < k; q++) {
+      const c0 = colOff + q * n;
+      let s0 = 0;
+      for (let j = 0; j < n; j++) s0 += gz[g0 + j] * col[c0 + j];
+      G[w0 + q] += s0;
+    }
+  }
+}
