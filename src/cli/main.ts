@@ -23,7 +23,7 @@ function buildProgram(result: { code: number }): Command {
     .description('train a homogeneous model, optionally adversarially, and measure margins and direction')
     .option('--config <file>', 'JSON file with the settings below (camelCase names); flags override it')
     .option('--data <spec>', 'FILE.json | FILE.csv | s1 | s2 | s2-mirrored | synthetic:n=..,d=..,margin=..,seed=.. | mnist:DIGITS (default s2)')
-    .option('--model <kind>', 'linear | deep-linear | diagonal | diagonal-pm | conv | relu-mlp (default deep-linear)')
+    .option('--model <kind>', 'linear | deep-linear | diagonal | diagonal-pm | conv | relu-mlp | relu-cnn (default deep-linear; relu-cnn layers via --config: inputShape, conv, dense)')
     .option('--depth <L>', 'number of weight layers (default 2)')
     .option('--width <m>', 'hidden width, or a comma list per hidden layer (default 10)')
     .option('--leak <slope>', 'leaky-ReLU slope for relu-mlp (default 0)')

@@ -33,7 +33,7 @@ export async function autoReference(c: TrainConfig, data: Dataset): Promise<Solv
   if (!data.binary) throw new InputError(`--reference auto needs binary data (labels ±1); "${data.name}" has ${data.classes} classes`, 'reference');
   if (!C1_MODELS.has(c.model))
     throw new InputError(
-      `--reference auto: no reference direction for model "${c.model}" (linear and deep-linear: the adversarial SVM of claim C1; diagonal and conv: claim C3, not implemented yet; relu-mlp: none — use the KKT measurements)`,
+      `--reference auto: no reference direction for model "${c.model}" (linear and deep-linear: the adversarial SVM of claim C1; diagonal and conv: claim C3, not implemented yet; relu-mlp and relu-cnn: none — use the KKT measurements)`,
       'reference',
     );
   const r = isAdversarial(c) ? await solve('adversarial-svm', data, { p: perturbationNorm(c), eps: c.eps }) : await solve('svm', data, { q: 2 });
