@@ -54,7 +54,7 @@ export interface RunResult {
   /** γ̃ monotonicity after adversarial separability (full-batch runs). */
   monotonicity: TrainResult['monotonicity'];
   /** Robust accuracy under the evaluation attack after training (ε = 0 first: clean accuracy). */
-  evaluation: { data: string; eps: number[]; robustAccuracy: number[]; attack: string; examples: number } | null;
+  evaluation: { data: string; eps: number[]; robustAccuracy: number[]; attack: string; examples: number; reportEps: number } | null;
   metrics: Partial<Record<RunMetric, number>>;
   seconds: number;
 }
@@ -243,7 +243,8 @@ function runMetrics(run: Omit<RunResult, 'metrics' | 'seconds'>, c: TrainConfig,
   if (decade && f.adversarialNormalizedMargin !== 0) m.marginLastDecadeChange = Math.abs(f.adversarialNormalizedMargin - decade.adversarialNormalizedMargin) / Math.abs(f.adversarialNormalizedMargin);
   if (run.evaluation) {
     m.evalCleanAccuracy = run.evaluation.robustAccuracy[0];
-    m.evalRobustAccuracy = run.evaluation.robustAccuracy[run.evaluation.robustAccuracy.length - 1];
+    const at = run.evaluation.eps.findIndex((e) => Math.abs(e - run.evaluation!.reportEps) <= 1e-12 * Math.max(1, e));
+    if (at >= 0) m.evalRobustAccuracy = run.evaluation.robustAccuracy[at];
   }
   void data;
   return m;
@@ -345,7 +346,7 @@ export async function runExperiment(exp: ExperimentConfig, quick: boolean, hooks
         restarts: ev.restarts,
         seed: ev.seed,
       });
-      evaluation = { data: evalSpec, eps: curve.eps, robustAccuracy: curve.robustAccuracy, attack: curve.attack, examples: curve.examples };
+      evaluation = { data: evalSpec, eps: curve.eps, robustAccuracy: curve.robustAccuracy, attack: curve.attack, examples: curve.examples, reportEps: ev.reportEps ?? ev.epsList[ev.epsList.length - 1] };
     }
     const partial = {
       label: spec.label,

@@ -121,6 +121,8 @@ const Evaluation = z
       steps: z.number().int().min(1).default(20),
       restarts: z.number().int().min(0).default(2),
       seed: z.number().int().min(0).default(0),
+      /** The ε whose robust accuracy is the run metric `evalRobustAccuracy` (default: the last of epsList). */
+      reportEps: z.number().min(0).optional(),
     });
 export type EvaluationConfig = z.output<typeof Evaluation>;
 
