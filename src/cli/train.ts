@@ -4,7 +4,8 @@ import cliProgress from 'cli-progress';
 import { InputError } from '../errors.ts';
 import { parseTrainConfig, configToJson, type TrainConfig } from '../train/config.ts';
 import { trainOptionsFromConfig } from '../train/from-config.ts';
-import { autoReference, checkAdversarialSeparability } from '../train/reference.ts';
+import { autoReference, checkAdversarialSeparability, perturbationNorm } from '../train/reference.ts';
+import { robustAccuracyCurve, type RobustAccuracyCurve } from '../attacks/evaluate.ts';
 import type { SolverResult } from '../solvers/types.ts';
 import { trainAsync, type TrainResult } from '../train/trainer.ts';
 import { DEFAULT_PGD_STEP_FACTOR } from '../attacks/index.ts';
@@ -23,8 +24,8 @@ export interface TrainFlags {
 }
 
 /** Config fields that take numbers, and how flags spell them. */
-const NUMBER_FIELDS = ['depth', 'leak', 'eps', 'attackSteps', 'attackStepSize', 'lr', 'steps', 'batchSize', 'initScale', 'seed'] as const;
-const STRING_FIELDS = ['data', 'model', 'attack', 'loss', 'schedule', 'lrDecay', 'stepForm', 'reference', 'record', 'p'] as const;
+const NUMBER_FIELDS = ['depth', 'leak', 'eps', 'attackSteps', 'attackStepSize', 'lr', 'steps', 'batchSize', 'initScale', 'seed', 'evalSteps', 'evalRestarts'] as const;
+const STRING_FIELDS = ['data', 'model', 'attack', 'loss', 'schedule', 'lrDecay', 'stepForm', 'reference', 'record', 'p', 'evalData'] as const;
 
 function parseNumberFlag(field: string, text: string): number {
   const flag = '--' + field.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
@@ -72,6 +73,10 @@ export function resolveTrainConfig(flags: TrainFlags): TrainConfig {
       raw[f] = v;
       fromFlags.add(f);
     }
+  }
+  if (typeof flags.evalEps === 'string') {
+    raw.evalEps = flags.evalEps.split(',').map((t) => parseNumberFlag('evalEps', t));
+    fromFlags.add('evalEps');
   }
   if (typeof flags.kkt === 'string') {
     const t = flags.kkt.trim();
@@ -122,7 +127,7 @@ export function readReference(path: string, d: number): Float64Array {
 export async function runTrainConfig(
   c: TrainConfig,
   hooks: { onRecord?: (m: Measurement) => void; onStep?: (t: number) => void; shouldStop?: () => boolean } = {},
-): Promise<{ result: TrainResult; data: Dataset; model: Model; referenceSolution: SolverResult | null }> {
+): Promise<{ result: TrainResult; data: Dataset; model: Model; referenceSolution: SolverResult | null; evaluation: RobustAccuracyCurve | null }> {
   const data = loadData(c.data);
   // A linear-in-x model trained with ε ≥ γ_q* has no margin to grow: refuse before training.
   await checkAdversarialSeparability(c, data);
@@ -135,21 +140,34 @@ export async function runTrainConfig(
   const opts = trainOptionsFromConfig(c, data, { reference, ...hooks });
 
   const result = await trainAsync(opts);
-  return { result, data, model: opts.model, referenceSolution };
+  let evaluation: RobustAccuracyCurve | null = null;
+  if (c.evalEps && !result.interrupted) {
+    const evalData = c.evalData ? loadData(c.evalData) : data;
+    evaluation = robustAccuracyCurve(opts.model, result.theta, evalData, {
+      p: perturbationNorm(c),
+      epsList: [0, ...c.evalEps],
+      steps: c.evalSteps,
+      restarts: c.evalRestarts,
+      seed: c.seed,
+    });
+  }
+  return { result, data, model: opts.model, referenceSolution, evaluation };
 }
 
 /** The JSON document of a run: {"config", "final", "history", ...}. */
-export function resultDocument(c: TrainConfig, r: TrainResult, model: Model, data: Dataset, ref: SolverResult | null = null): Record<string, unknown> {
+export function resultDocument(c: TrainConfig, r: TrainResult, model: Model, data: Dataset, ref: SolverResult | null = null, evaluation: RobustAccuracyCurve | null = null): Record<string, unknown> {
   return {
     config: configToJson(c),
     final: r.final,
     history: r.history,
+    ...(evaluation ? { evaluation: { ...evaluation, p: formatNormExponent(evaluation.p), data: c.evalData ?? c.data } } : {}),
     run: {
       version: VERSION,
       kernels: kernels().name,
       stepsDone: r.stepsDone,
       interrupted: r.interrupted,
       rollbacks: r.rollbacks,
+      monotonicity: r.monotonicity,
       model: { ...model.spec, order: model.order, numParams: model.numParams },
       data: { name: data.name, n: data.n, d: data.d, binary: data.binary, classes: data.classes },
       ...(ref ? { reference: { problem: ref.problem, solver: ref.solver, status: ref.status, direction: Array.from(ref.direction!), margin: ref.margin, kkt: ref.kkt } } : {}),
@@ -223,7 +241,7 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   bar?.start(c.steps, 0, { info: '' });
   let lastUpdate = 0;
   try {
-    const { result, data, model, referenceSolution } = await runTrainConfig(c, {
+    const { result, data, model, referenceSolution, evaluation } = await runTrainConfig(c, {
       onRecord: (m) => {
         // History rows go to disk as they are measured: an interrupted run keeps them.
         if (csvPath) appendFileSync(csvPath, csvRow(m));
@@ -242,11 +260,17 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
       shouldStop: () => stop,
     });
     bar?.stop();
-    const doc = resultDocument(c, result, model, data, referenceSolution);
+    const doc = resultDocument(c, result, model, data, referenceSolution, evaluation);
     if (out) writeFileSync(join(out, 'result.json'), toJson(doc, 2) + '\n');
     if (flags.json === true) process.stdout.write(toJson(doc) + '\n');
     else {
       process.stdout.write(summaryText(c, result, model, data) + '\n');
+      if (evaluation)
+        process.stdout.write(
+          `  robust accuracy (${evaluation.attack === 'exact' ? 'exact worst case' : `PGD-${evaluation.steps}, ${evaluation.restarts} restarts`}, ${evaluation.examples} examples)\n` +
+            evaluation.eps.map((e, i) => `    ε = ${e}: ${evaluation.robustAccuracy[i].toFixed(4)}`).join('\n') +
+            '\n',
+        );
       if (out) process.stdout.write(`  wrote ${join(out, 'result.json')} and ${csvPath}\n`);
     }
     return result.interrupted ? 130 : 0;

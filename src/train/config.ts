@@ -99,6 +99,12 @@ export const TrainConfigSchema = z.strictObject({
    * margins), "off", or "auto" (all when n ≤ 2000 and n·P ≤ 2^24, else off).
    */
   kkt: z.union([z.enum(['auto', 'off', 'all']), positiveInt('kkt').min(1, { error: 'must be ≥ 1' })], { error: 'must be auto, off, all or a number of examples ≥ 1' }).default('auto'),
+  /** After training: robust accuracy under PGD with restarts (exact for linear-in-x models) at these ε; null: none. */
+  evalEps: z.array(z.number().min(0, { error: 'must be ≥ 0' })).min(1).nullable().default(null),
+  /** Evaluation attack: PGD steps, random restarts, and the data (default: the training data). */
+  evalSteps: positiveInt('eval-steps').min(1, { error: 'must be ≥ 1' }).default(20),
+  evalRestarts: positiveInt('eval-restarts').min(0, { error: 'must be ≥ 0' }).default(2),
+  evalData: z.string().min(1).nullable().default(null),
   /** Train a linear-in-x model even when ε ≥ γ_q* (adversarial examples not separable). */
   allowInseparable: z.boolean().default(false),
   /** log | log:N (points per decade) | every:N */
