@@ -3,12 +3,11 @@ import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { InputError } from '../errors.ts';
 import { parseTrainConfig, configToJson, type TrainConfig } from '../train/config.ts';
-import { trainOptionsFromConfig } from '../train/from-config.ts';
+import { trainOptionsFromConfig, attackStepSizeOf, lrDecayOf } from '../train/from-config.ts';
 import { autoReference, checkAdversarialSeparability, perturbationNorm } from '../train/reference.ts';
 import { robustAccuracyCurve, type RobustAccuracyCurve } from '../attacks/evaluate.ts';
 import type { SolverResult } from '../solvers/types.ts';
 import { trainAsync, type TrainResult } from '../train/trainer.ts';
-import { DEFAULT_PGD_STEP_FACTOR } from '../attacks/index.ts';
 import type { Model } from '../models/model.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { loadData } from '../node/load-data.ts';
@@ -98,8 +97,8 @@ export function resolveTrainConfig(flags: TrainFlags): TrainConfig {
   // Record the values actually used, so that result.json's config reruns the same run.
   return {
     ...c,
-    lrDecay: c.lrDecay ?? (c.schedule === 'loss-scaled' ? 'sqrt' : 'none'),
-    attackStepSize: c.attackStepSize ?? (c.attack === 'pgd' && c.eps > 0 ? (DEFAULT_PGD_STEP_FACTOR * c.eps) / c.attackSteps : null),
+    lrDecay: lrDecayOf(c),
+    attackStepSize: c.attack === 'pgd' ? attackStepSizeOf(c) : c.attackStepSize,
   };
 }
 

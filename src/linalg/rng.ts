@@ -1,5 +1,5 @@
 /**
- * Seeded pseudo-random numbers (no `Math.random()` anywhere in advbias).
+ * Seeded pseudo-random numbers: the only source of randomness in advbias.
  *
  * Generator: sfc32 (Doornik's small fast counter, 128-bit state), seeded through splitmix32 from a
  * 32-bit integer seed; uniforms carry 53 random bits. Normals by Box–Muller (both values used).

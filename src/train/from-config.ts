@@ -18,9 +18,20 @@ import type { KktOption } from '../metrics/measure.ts';
 const MNIST_SHAPE = [1, 28, 28] as const;
 const MNIST_DIM = 784;
 
+/** PGD step α in force: the config's, else 2.5·ε/K (Madry et al.); null when it does not apply. */
+export function attackStepSizeOf(c: TrainConfig): number | null {
+  return c.attackStepSize ?? (c.eps > 0 ? (DEFAULT_PGD_STEP_FACTOR * c.eps) / c.attackSteps : null);
+}
+
+/** η_t decay in force: the config's, else sqrt for loss-scaled and none otherwise. */
+export function lrDecayOf(c: TrainConfig): 'none' | 'sqrt' {
+  return c.lrDecay ?? (c.schedule === 'loss-scaled' ? 'sqrt' : 'none');
+}
+
 /** The attack settings of a config (α defaults to 2.5·ε/K, Madry et al.). */
 export function attackFromConfig(c: TrainConfig): AttackConfig {
-  const stepSize = c.attackStepSize ?? (c.eps > 0 ? (DEFAULT_PGD_STEP_FACTOR * c.eps) / c.attackSteps : 1);
+  // ε = 0: any positive step keeps the config valid (δ is 0 anyway).
+  const stepSize = attackStepSizeOf(c) ?? 1;
   return validateAttackConfig({ kind: c.attack, p: c.p, eps: c.eps, steps: c.attackSteps, stepSize, randomStart: c.randomStart });
 }
 
@@ -58,9 +69,9 @@ export function modelFromConfig(c: TrainConfig, data: Dataset): Model {
   });
 }
 
-/** η_t decay in force: the config's, else sqrt for loss-scaled and none otherwise. */
+/** The step-size schedule of a config. */
 export function scheduleFromConfig(c: TrainConfig): ScheduleConfig {
-  return { kind: c.schedule, lr: c.lr, decay: c.lrDecay ?? (c.schedule === 'loss-scaled' ? 'sqrt' : 'none'), form: c.stepForm };
+  return { kind: c.schedule, lr: c.lr, decay: lrDecayOf(c), form: c.stepForm };
 }
 
 /** Complete TrainOptions for a config on `data`, with an optional reference direction and hooks. */
