@@ -778,7 +778,7 @@ export async function svmL2Dual(data: Dataset, options: SvmDualOptions = {}): Pr
 // ℓ1 and ℓ∞ as linear programs.
 
 /** An LP  min cᵀx  s.t.  rowLower_r ≤ a_rᵀx (rows, CSR),  colLower ≤ x ≤ colUpper (±Infinity allowed). */
-interface LinearProgram {
+export interface LinearProgram {
   readonly numCols: number;
   readonly numRows: number;
   readonly cost: Float64Array;
@@ -791,14 +791,14 @@ interface LinearProgram {
 }
 
 /** LP solution: status, primal x, and the row duals y ≥ 0 of the ≥ rows (min problem). */
-interface LpOutcome {
+export interface LpOutcome {
   readonly status: 'optimal' | 'infeasible' | 'other';
   readonly detail: string;
   readonly x: Float64Array | null;
   readonly rowDual: Float64Array | null;
 }
 
-class CsrBuilder {
+export class CsrBuilder {
   readonly starts: number[] = [0];
   readonly indices: number[] = [];
   readonly values: number[] = [];
@@ -895,7 +895,7 @@ function loadGlpk(): Promise<GLPK> {
   return glpkPromise;
 }
 
-async function solveWithHighs(lp: LinearProgram): Promise<LpOutcome> {
+export async function solveWithHighs(lp: LinearProgram): Promise<LpOutcome> {
   const highs = await loadHighs();
   const inf = highs.infinity;
   const finite = (v: Float64Array): Float64Array => v.map((x) => (x === Infinity ? inf : x === -Infinity ? -inf : x));

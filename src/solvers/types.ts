@@ -5,7 +5,7 @@
  */
 
 /** Problems solved by `advbias solve --problem …`. */
-export type ProblemKind = 'svm' | 'threshold' | 'adversarial-svm' | 'interpolation';
+export type ProblemKind = 'svm' | 'threshold' | 'adversarial-svm' | 'interpolation' | 'interpolation-norm';
 
 /**
  * - `optimal`: solved; the residuals are below the solver's stated tolerance.
@@ -41,7 +41,8 @@ export interface SolverResult {
   beta: Float64Array | null;
   /**
    * svm: the ℓq margin γ_q = max_{‖β‖_q ≤ 1} min_i z_i·β = 1/‖β_q‖_q; threshold: γ_q*;
-   * adversarial-svm: γ*(ε) = 1/‖β_B‖₂; interpolation: 1/(‖β_D‖₂ + μ‖β_D‖_q). NaN unless optimal.
+   * adversarial-svm: γ*(ε) = 1/‖β_B‖₂; interpolation: 1/(‖β_D‖₂ + μ‖β_D‖_q); interpolation-norm:
+   * Γ* = 1/N(β) (claim C3). NaN unless optimal.
    */
   margin: number;
   /** λ_i ≥ 0, one per example, in the normalization stated by the solver. */
