@@ -58,12 +58,16 @@ function buildProgram(result: { code: number }): Command {
     });
   program
     .command('solve')
-    .description('solve a reference max-margin problem: ℓq-SVM, robust threshold γ_q*, adversarial SVM (B), interpolation SVM (D)')
+    .description('solve a reference max-margin problem: ℓq-SVM, robust threshold γ_q*, adversarial SVM (B), interpolation SVM (D), interpolation norm of C3')
     .option('--data <spec>', 'data set, as for train (default s2); binary labels')
-    .option('--problem <kind>', 'svm | threshold | adversarial-svm | interpolation (default svm)')
+    .option('--problem <kind>', 'svm | threshold | adversarial-svm | interpolation | interpolation-norm (default svm)')
     .option('--q <q>', 'svm: the SVM norm q (1, 2, inf or any number ≥ 1; default 2)')
     .option('--p <p>', 'threshold, adversarial-svm, interpolation: the perturbation norm p (default inf)')
-    .option('--eps <eps>', 'adversarial-svm, interpolation: the radius ε (0 ≤ ε < γ_q*)')
+    .option('--eps <eps>', 'adversarial-svm, interpolation, interpolation-norm: the radius ε (0 ≤ ε < γ_q*)')
+    .option('--architecture <kind>', 'interpolation-norm: diagonal | conv (N(β) = ‖β‖_{2/L} or ‖Fβ‖_{2/L})')
+    .option('--depth <L>', 'interpolation-norm: the depth L ≥ 2 (default 2; L ≥ 3 is non-convex)')
+    .option('--starts <n>', 'interpolation-norm, L ≥ 3: local-search starts (default 8)')
+    .option('--seed <n>', 'interpolation-norm, L ≥ 3: seed of the random starts (default 0)')
     .option('--json', 'print one JSON object {"problem", "direction", "margin", "multipliers", "kkt", "status", "solver", …}')
     .action(async (opts: SolveFlags) => {
       result.code = await solveCommand(opts);

@@ -67,8 +67,14 @@ function epsPathFigure(fig: Extract<FigureConfig, { kind: 'eps-path' }>, runs: R
     const predicted = dense
       ? dense.points.map((pt) => ({ x: pt.eps, y: fig.angle === 'l2-svm' ? pt.angleToL2SvmDeg : pt.angleToLqSvmDeg }))
       : sorted.map((r) => ({ x: Number(r.config.eps), y: r.metrics[solverKey] ?? null }));
+    // The legend omits what the figure's `where` fixes (e.g. model=diagonal on a diagonal-only figure).
+    const fixed = new Set(Object.keys(fig.where ?? {}).map((k) => (k === 'depth' ? 'L' : k)));
+    const shown = name
+      .split(' ')
+      .filter((t) => !fixed.has(t.split('=')[0]))
+      .join(' ');
     return {
-      name: name || 'run',
+      name: shown || name || 'run',
       trained: sorted.map((r) => ({ x: Number(r.config.eps), y: r.metrics[trainedKey] ?? null })),
       predicted,
     };
@@ -96,10 +102,46 @@ function robustCurveFigure(fig: Extract<FigureConfig, { kind: 'robust-curve' }>,
   });
 }
 
+const METRIC_NAMES: Partial<Record<string, string>> = {
+  referenceAngleDeg: 'angle to the prediction',
+  angleToKernelDeg: 'angle to the kernel-regime predictor',
+  angleToArchitectureBiasDeg: "angle to the architecture's ε = 0 bias",
+  angleToLqSvmDeg: 'angle to the ℓq-SVM',
+  finalLogLoss: 'log L̃ reached',
+  predictorKktResidual: 'predictor-space KKT residual',
+  predictorMarginRatio: 'Γ(β) / Γ*',
+};
+
+function sweepFigure(fig: Extract<FigureConfig, { kind: 'sweep' }>, runs: RunResult[]): FigureResult {
+  const selected = runs.filter((r) => matches(r.params, fig.where) && typeof r.params[fig.x] === 'number');
+  // Runs that differ only in the swept parameter form one group (one line per metric and group).
+  const groups = new Map<string, RunResult[]>();
+  for (const r of selected) {
+    const key = fig.groupBy.map((k) => `${k}=${r.params[k] === Infinity ? 'inf' : String(r.params[k])}`).join(' ');
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const series: FigureSeries[] = [];
+  for (const [key, rs] of groups) {
+    const sorted = [...rs].sort((a, b) => Number(a.params[fig.x]) - Number(b.params[fig.x]));
+    for (const m of fig.metrics) {
+      const label = METRIC_NAMES[m] ?? m;
+      series.push({ name: groups.size > 1 ? `${label} (${key})` : label, points: sorted.map((r) => ({ x: Number(r.params[fig.x]), y: r.metrics[m] ?? null })) });
+    }
+  }
+  return lineFigure({ title: fig.title, x: { title: fig.x, scale: fig.xScale }, y: { title: fig.yTitle, scale: fig.yScale }, series, showPoints: true });
+}
+
 /** Every figure of an experiment, in config order. */
 export function experimentFigures(exp: ExperimentConfig, result: ExperimentResult): { id: string; figure: FigureResult }[] {
   return exp.figures.map((fig) => ({
     id: fig.id,
-    figure: fig.kind === 'trace' ? traceFigure(fig, result.runs) : fig.kind === 'robust-curve' ? robustCurveFigure(fig, result.runs) : epsPathFigure(fig, result.runs, result.solverPaths),
+    figure:
+      fig.kind === 'trace'
+        ? traceFigure(fig, result.runs)
+        : fig.kind === 'robust-curve'
+          ? robustCurveFigure(fig, result.runs)
+          : fig.kind === 'sweep'
+            ? sweepFigure(fig, result.runs)
+            : epsPathFigure(fig, result.runs, result.solverPaths),
   }));
 }

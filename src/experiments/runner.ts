@@ -15,7 +15,9 @@ import { parseNormExponent } from '../linalg/norms.ts';
 import type { Measurement } from '../metrics/measure.ts';
 import { directionError } from '../metrics/direction.ts';
 import { dualExponent, formatNormExponent } from '../linalg/norms.ts';
-import { s2DeepLinearAnswer } from './s2-answers.ts';
+import { s2C3Answer, s2DeepLinearAnswer } from './s2-answers.ts';
+import { architectureOfModel, predictorKkt, predictorTransform, type InterpolationNormResult } from '../solvers/interpolation-norm.ts';
+import { signedExamples } from '../solvers/svm-q.ts';
 import type { ExperimentConfig, Expectation, RunMetric } from './schema.ts';
 import { InputError } from '../errors.ts';
 
@@ -38,6 +40,8 @@ export interface ReferenceSummary {
   direction: number[];
   margin: number;
   kkt: SolverResult['kkt'];
+  /** interpolation-norm (C3): every local solution found, best first. */
+  local?: { direction: number[]; objective: number; kktResidual: number }[];
 }
 
 export interface RunResult {
@@ -150,7 +154,22 @@ export function expandRuns(exp: ExperimentConfig, quick: boolean): RunSpec[] {
 
 function summarize(r: SolverResult | null): ReferenceSummary | null {
   if (!r || r.status !== 'optimal' || !r.direction) return null;
-  return { problem: r.problem, status: r.status, solver: r.solver, direction: Array.from(r.direction), margin: r.margin, kkt: r.kkt };
+  const out: ReferenceSummary = { problem: r.problem, status: r.status, solver: r.solver, direction: Array.from(r.direction), margin: r.margin, kkt: r.kkt };
+  if ('local' in r) {
+    out.local = (r as InterpolationNormResult).local.map((s) => ({ direction: Array.from(s.direction), objective: s.objective, kktResidual: Math.max(s.kkt.stationarity, s.kkt.complementarity) }));
+  }
+  return out;
+}
+
+/**
+ * The constant c_L in sup_θ γ̄(θ) = c_L · sup_β Γ(β) (THEORY §4): L^{−L/2} for deep linear, diagonal
+ * (product form) and convolutional nets (AM–GM over the L factors), 1 for the ± diagonal form
+ * β = u^{⊙L} − v^{⊙L} (there ‖θ‖² ≥ Σ_j |β_j|^{2/L}, with equality when one of u_j, v_j is 0).
+ */
+export function marginConstant(model: unknown, depth: number): number {
+  if (model === 'linear') return 1;
+  if (model === 'diagonal-pm') return 1;
+  return Math.pow(depth, -depth / 2);
 }
 
 const DEG = 180 / Math.PI;
@@ -172,9 +191,8 @@ export function traceValue(row: Measurement, metric: string, run: Pick<RunResult
       return row.kkt?.gradientCosine ?? NaN;
     case 'marginRatio': {
       if (!run.reference) return NaN;
-      const L = run.config.model === 'linear' ? 1 : Number(run.config.depth);
       const gamma = row.exactAdversarialNormalizedMargin ?? row.adversarialNormalizedMargin;
-      return gamma / (Math.pow(L, -L / 2) * run.reference.margin);
+      return gamma / (marginConstant(run.config.model, Number(run.config.depth)) * run.reference.margin);
     }
     default: {
       const v = (row as unknown as Record<string, unknown>)[metric];
@@ -188,7 +206,7 @@ function angleBetween(a: ArrayLike<number> | undefined | null, b: ArrayLike<numb
   return directionError(a, b).angleDeg;
 }
 
-function runMetrics(run: Omit<RunResult, 'metrics' | 'seconds'>, c: TrainConfig, data: Dataset): Partial<Record<RunMetric, number>> {
+function runMetrics(run: Omit<RunResult, 'metrics' | 'seconds'>, c: TrainConfig, data: Dataset, extra: { kernel?: ReferenceSummary | null; bias?: ReferenceSummary | null } = {}): Partial<Record<RunMetric, number>> {
   const f = run.final;
   const m: Partial<Record<RunMetric, number>> = {
     adversarialNormalizedMargin: f.adversarialNormalizedMargin,
@@ -207,6 +225,34 @@ function runMetrics(run: Omit<RunResult, 'metrics' | 'seconds'>, c: TrainConfig,
     const ans = s2DeepLinearAnswer(isAdversarial(c) ? perturbationNorm(c) : 2, isAdversarial(c) ? c.eps : 0);
     if (ans) m.closedFormAngleErrorDeg = Math.abs(Math.atan2(f.predictor[1], f.predictor[0]) * DEG - ans.angleDeg);
   }
+  // Claim C3: the predictor-space KKT residual of the trained β, its margin against the best local
+  // solution, the nearest local solution, THEORY §8's S2 answers.
+  const arch = architectureOfModel(c.model);
+  if (arch !== null && f.predictor && c.depth >= 2) {
+    const ex = signedExamples(data);
+    if (ex.ok) {
+      const p = isAdversarial(c) ? perturbationNorm(c) : 2;
+      const eps = isAdversarial(c) ? c.eps : 0;
+      const k = predictorKkt(ex.Z, ex.n, ex.d, predictorTransform(arch, ex.d), c.depth, dualExponent(p), eps, f.predictor);
+      const res = Math.max(k.stationarity, k.complementarity);
+      if (Number.isFinite(res)) m.predictorKktResidual = res;
+      if (run.reference && Number.isFinite(k.margin)) m.predictorMarginRatio = k.margin / run.reference.margin;
+      if (run.reference?.local && run.reference.local.length > 0) m.localSolutionAngleDeg = Math.min(...run.reference.local.map((s) => angleBetween(f.predictor, s.direction)));
+      if (/^s2(-mirrored)?$/.test(c.data)) {
+        const ans = s2C3Answer(arch, c.depth, p, eps);
+        if (ans !== null) m.closedFormAngleErrorDeg = Math.abs(Math.atan2(f.predictor[1], f.predictor[0]) * DEG - ans);
+      }
+    }
+  }
+  if (f.predictor && extra.kernel) {
+    const a = angleBetween(f.predictor, extra.kernel.direction);
+    if (Number.isFinite(a)) m.angleToKernelDeg = a;
+  }
+  if (f.predictor && extra.bias) {
+    const a = angleBetween(f.predictor, extra.bias.direction);
+    if (Number.isFinite(a)) m.angleToArchitectureBiasDeg = a;
+  }
+  if (Number.isFinite(f.logLoss)) m.finalLogLoss = f.logLoss;
   if (f.predictor) {
     const a2 = angleBetween(f.predictor, run.l2Svm?.direction);
     const aq = angleBetween(f.predictor, run.lqSvm?.direction);
@@ -318,8 +364,16 @@ export async function runExperiment(exp: ExperimentConfig, quick: boolean, hooks
       if (typeof spec.params.epsFraction === 'number') raw.eps = spec.params.epsFraction * th.margin;
     }
     const c = parseTrainConfig(raw, new Set(), `experiment ${exp.id}, run ${spec.label}`);
-    const refKey = `ref|${dataSpec}|${c.model === 'linear' || c.model === 'deep-linear' ? 'C1' : c.model}|${isAdversarial(c) ? `${perturbationNorm(c)}|${c.eps}` : 'clean'}`;
+    const arch = architectureOfModel(c.model);
+    const family = c.model === 'linear' || c.model === 'deep-linear' || (arch !== null && c.depth === 1) ? 'C1' : arch !== null ? `C3-${arch}-${c.depth}` : c.model;
+    const refKey = `ref|${dataSpec}|${family}|${isAdversarial(c) ? `${perturbationNorm(c)}|${c.eps}` : 'clean'}`;
     const reference = exp.reference === 'auto' ? await cachedSolve(refKey, () => autoReference(c, d)) : null;
+    let kernel: SolverResult | null = null;
+    let bias: SolverResult | null = null;
+    if (exp.kernelReference) {
+      kernel = await cachedSolve(`ref|${dataSpec}|C1|${isAdversarial(c) ? `${perturbationNorm(c)}|${c.eps}` : 'clean'}`, () => autoReference({ ...c, model: 'deep-linear' }, d));
+      if (arch !== null && c.depth >= 2) bias = await cachedSolve(`ref|${dataSpec}|${family}|clean`, () => autoReference({ ...c, attack: 'none', eps: 0 }, d));
+    }
     let l2: SolverResult | null = null;
     let lq: SolverResult | null = null;
     if (exp.svmEndpoints) {
@@ -361,12 +415,15 @@ export async function runExperiment(exp: ExperimentConfig, quick: boolean, hooks
       monotonicity: result.monotonicity,
       evaluation,
     };
-    runs.push({ ...partial, metrics: runMetrics(partial, c, d), seconds: (Date.now() - t1) / 1000 });
+    runs.push({ ...partial, metrics: runMetrics(partial, c, d, { kernel: summarize(kernel), bias: summarize(bias) }), seconds: (Date.now() - t1) / 1000 });
     if (result.interrupted) break;
   }
   const expectations = (quick ? exp.quick?.expectations : undefined) ?? exp.expectations;
   const table = evaluate(expectations, runs);
-  const solverPaths = exp.figures.some((f) => f.kind === 'eps-path') ? await denseSolverPaths(runs, quick, hooks, dataCache) : [];
+  // Dense solver paths only for the runs an ε-path figure draws (each point is a solve; at L ≥ 3 several).
+  const pathFigures = exp.figures.filter((f) => f.kind === 'eps-path');
+  const pathRuns = runs.filter((r) => pathFigures.some((f) => matches(r.params, f.where)));
+  const solverPaths = pathFigures.length > 0 ? await denseSolverPaths(pathRuns, quick, hooks, dataCache) : [];
   return { id: exp.id, claim: exp.claim, title: exp.title, quick, runs, table, pass: table.every((r) => r.pass), seconds: (Date.now() - t0) / 1000, solverPaths };
 }
 
@@ -383,9 +440,17 @@ async function denseSolverPaths(runs: RunResult[], quick: boolean, hooks: Runner
     const maxEps = Math.max(...rs.map((r) => Number(r.config.eps)));
     const count = quick ? SOLVER_PATH_POINTS.quick : SOLVER_PATH_POINTS.full;
     const points: SolverPath['points'] = [];
+    // C3 models: the interpolation-norm solution of the run's architecture and depth; C1: (B).
+    const arch = architectureOfModel(String(first.config.model));
+    const depth = Number(first.config.depth);
     for (let k = 0; k < count; k++) {
       const eps = (maxEps * k) / (count - 1);
-      const sol = eps === 0 ? await solve('svm', data, { q: 2 }) : await solve('adversarial-svm', data, { p, eps });
+      const sol =
+        arch !== null && depth >= 2
+          ? await solve('interpolation-norm', data, { architecture: arch, depth, p, eps })
+          : eps === 0
+            ? await solve('svm', data, { q: 2 })
+            : await solve('adversarial-svm', data, { p, eps });
       if (sol.status !== 'optimal' || !sol.direction) continue;
       points.push({ eps, angleToL2SvmDeg: angleBetween(sol.direction, first.l2Svm.direction), angleToLqSvmDeg: angleBetween(sol.direction, first.lqSvm.direction) });
     }

@@ -32,3 +32,15 @@ export function s2DeepLinearAnswer(p: number, eps: number): S2Answer | null {
   }
   return null;
 }
+
+/**
+ * Claim C3 answers on S2 stated in THEORY §8 (ε = 0: diagonal 0° (the ℓ1-type bias picks the sparse
+ * direction), convolutional 45° (d = 2: the Fourier-sparse direction), at every depth; diagonal,
+ * L = 2, p = 2, ε = 0.75: 16.8745° — 16.8744942979° to 10 digits, by a 40-digit golden-section search on
+ * Γ(φ) = (min_i z_i·u_φ − ε)/(|cos φ| + |sin φ|)). Null where THEORY states no value.
+ */
+export function s2C3Answer(architecture: 'diagonal' | 'conv', depth: number, p: number, eps: number): number | null {
+  if (eps === 0) return architecture === 'diagonal' ? 0 : 45;
+  if (architecture === 'diagonal' && depth === 2 && p === 2 && eps === 0.75) return 16.8744942979443;
+  return null;
+}

@@ -37,6 +37,12 @@ export const RUN_METRICS = [
   'normalizedMargin',
   'evalRobustAccuracy',
   'evalCleanAccuracy',
+  'predictorKktResidual',
+  'predictorMarginRatio',
+  'localSolutionAngleDeg',
+  'angleToKernelDeg',
+  'angleToArchitectureBiasDeg',
+  'finalLogLoss',
 ] as const;
 export type RunMetric = (typeof RUN_METRICS)[number];
 
@@ -103,6 +109,22 @@ const Figure = z.discriminatedUnion('kind', [
     where: params.optional(),
   }),
   z.strictObject({
+    /** Final run metrics against a varied setting (e.g. the initialization scale), one line per metric and group. */
+    kind: z.literal('sweep'),
+    id: z.string().min(1),
+    title: z.string().min(1),
+    /** The run parameter on the x axis (a number in every run drawn). */
+    x: z.string().min(1),
+    xScale: z.enum(['log', 'linear']).default('linear'),
+    metrics: z.array(z.enum(RUN_METRICS)).min(1),
+    /** Run parameters that split the runs into separate lines (default: one group). */
+    groupBy: z.array(z.string().min(1)).default([]),
+    /** Axis title of the y axis. */
+    yTitle: z.string().min(1),
+    yScale: z.enum(['log', 'linear']).default('linear'),
+    where: params.optional(),
+  }),
+  z.strictObject({
     kind: z.literal('eps-path'),
     id: z.string().min(1),
     title: z.string().min(1),
@@ -157,6 +179,12 @@ export const ExperimentSchema = z.strictObject({
   evaluation: Evaluation.optional(),
   /** Also solve the ℓ2-SVM and the ℓq-SVM, to place each run on the path between them. */
   svmEndpoints: z.boolean().default(false),
+  /**
+   * C3: also solve the adversarial SVM (B) with the run's p and ε — the ℓ2-type max-margin predictor
+   * an isotropic kernel (the lazy regime of a large initialization) selects — and the run's own
+   * architecture at ε = 0 (its bias): metrics `angleToKernelDeg` and `angleToArchitectureBiasDeg`.
+   */
+  kernelReference: z.boolean().default(false),
   figures: z.array(Figure).default([]),
   expectations: z.array(Expectation).min(1),
   /** What `--quick` changes. */

@@ -353,7 +353,10 @@ function topLevel(options: FigureBaseOptions, subtitle: string | undefined, laye
     autosize: { type: 'fit', contains: 'padding' },
     padding: 8,
     background: 'white',
-    config: { font: 'sans-serif', title: { fontSize: 15, subtitleFontSize: 11, anchor: 'start' } },
+    // A title wider than the figure is cut with an ellipsis (`limit`) rather than shrinking the plot
+    // (with `fit`, vega makes room for the whole title by narrowing the plot area); legend labels get
+    // room for long series names.
+    config: { font: 'sans-serif', title: { fontSize: 15, subtitleFontSize: 11, anchor: 'start', limit: width - 24 }, legend: { labelLimit: 560, orient: 'bottom', direction: 'vertical' } },
     layer,
   };
 }

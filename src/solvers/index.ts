@@ -8,16 +8,32 @@ import { adversarialSvm, interpolationSvm } from './adversarial.ts';
 import { svmL2, svmLinf1 } from './svm.ts';
 import { svmQ } from './svm-q.ts';
 import { robustThreshold } from './threshold.ts';
+import { INTERPOLATION_ARCHITECTURES, architectureOfModel, interpolationNormSolve, type InterpolationArchitecture } from './interpolation-norm.ts';
 import type { ProblemKind, SolverResult } from './types.ts';
 
 export type { KktResiduals, ProblemKind, SolverResult, SolverStatus } from './types.ts';
 export { svmL2, svmL2Dual, svmLinf1, svmKkt } from './svm.ts';
 export { robustThreshold } from './threshold.ts';
 export { svmQ, svmQKkt, loadScs } from './svm-q.ts';
+export {
+  interpolationNormSolve,
+  interpolationNormCuttingPlane,
+  predictorKkt,
+  predictorTransform,
+  interpolationNorm,
+  c3Margin,
+  architectureOfModel,
+  INTERPOLATION_ARCHITECTURES,
+  C3_KKT_TOLERANCE,
+  type InterpolationArchitecture,
+  type InterpolationNormResult,
+  type LocalSolution,
+  type PredictorKkt,
+} from './interpolation-norm.ts';
 export { adversarialSvm, interpolationSvm, interpolationSvmDirect, adversarialKkt, distanceToNormSubdifferential, type AdversarialOptions } from './adversarial.ts';
 
 /** The problems {@link solve} dispatches, in the order of {@link ProblemKind}. */
-export const PROBLEM_KINDS: readonly ProblemKind[] = ['svm', 'threshold', 'adversarial-svm', 'interpolation'];
+export const PROBLEM_KINDS: readonly ProblemKind[] = ['svm', 'threshold', 'adversarial-svm', 'interpolation', 'interpolation-norm'];
 
 /** Options of {@link solve}; which ones a problem takes is listed there. */
 export interface SolveOptions {
@@ -25,8 +41,16 @@ export interface SolveOptions {
   readonly q?: number;
   /** threshold, adversarial-svm, interpolation: the perturbation norm p ∈ [1, ∞] (q = its dual). */
   readonly p?: number;
-  /** adversarial-svm, interpolation: the radius ε ≥ 0 (required). */
+  /** adversarial-svm, interpolation, interpolation-norm: the radius ε ≥ 0 (required). */
   readonly eps?: number;
+  /** interpolation-norm: diagonal | conv (required). */
+  readonly architecture?: InterpolationArchitecture;
+  /** interpolation-norm: the depth L ≥ 2 (default 2). */
+  readonly depth?: number;
+  /** interpolation-norm, L ≥ 3: number of local-search starts (default 8). */
+  readonly starts?: number;
+  /** interpolation-norm, L ≥ 3: seed of the random starts (default 0). */
+  readonly seed?: number;
 }
 
 function normExponent(field: 'p' | 'q', v: unknown): number {
@@ -44,7 +68,9 @@ function normExponent(field: 'p' | 'q', v: unknown): number {
  *  - 'adversarial-svm' (p default ∞, eps required): (B) min ‖β‖₂ s.t. z_i·β − ε‖β‖_q ≥ 1
  *    (adversarialSvm); margin γ*(ε) = 1/‖β_B‖₂;
  *  - 'interpolation' (p default ∞, eps required): (D) min ‖β‖₂ + μ‖β‖_q s.t. z_i·β ≥ 1 with
- *    μ = εΣλ_i (interpolationSvm).
+ *    μ = εΣλ_i (interpolationSvm);
+ *  - 'interpolation-norm' (architecture required, depth default 2, p default ∞, eps required; starts
+ *    and seed for L ≥ 3): claim C3's min N(β) s.t. z_i·β − ε‖β‖_q ≥ 1 (interpolationNormSolve).
  * Options a problem does not use are rejected, not ignored (an `eps` key whose value is undefined
  * counts as absent).
  *
@@ -56,6 +82,11 @@ export async function solve(problem: ProblemKind, data: Dataset, opts: SolveOpti
     throw new InputError(`unknown problem ${JSON.stringify(problem)} (allowed: ${PROBLEM_KINDS.join(', ')})`, 'problem');
   }
   const { q, p, eps } = opts;
+  if (problem !== 'interpolation-norm') {
+    for (const key of ['architecture', 'depth', 'starts', 'seed'] as const) {
+      if (opts[key] !== undefined) throw new InputError(`problem ${problem} takes no ${key} (only interpolation-norm does)`, key);
+    }
+  }
   if (eps !== undefined && (typeof eps !== 'number' || !Number.isFinite(eps) || eps < 0)) {
     throw new InputError(`invalid eps ${String(eps)}: must be a finite number ≥ 0`, 'eps');
   }
@@ -74,6 +105,13 @@ export async function solve(problem: ProblemKind, data: Dataset, opts: SolveOpti
     return robustThreshold(data, pp);
   }
   if (eps === undefined) throw new InputError(`problem ${problem} needs eps (the perturbation radius)`, 'eps');
+  if (problem === 'interpolation-norm') {
+    const architecture = opts.architecture;
+    if (architecture === undefined || !INTERPOLATION_ARCHITECTURES.includes(architecture)) {
+      throw new InputError(`problem interpolation-norm needs architecture ${INTERPOLATION_ARCHITECTURES.join(' | ')}, got ${JSON.stringify(architecture)}`, 'architecture');
+    }
+    return interpolationNormSolve(data, { architecture, depth: opts.depth ?? 2, p: pp, eps, starts: opts.starts, seed: opts.seed });
+  }
   return problem === 'adversarial-svm' ? adversarialSvm(data, pp, eps) : interpolationSvm(data, pp, eps);
 }
 
@@ -100,16 +138,23 @@ export interface ReferenceAttack {
  *  - linear and deep-linear models (C1): (B) with the attack's p and ε — on linear-in-x models the
  *    exact worst case, FGSM, FGM and PGD (Kα ≥ ε) all give δ_i* = −εy_i s_p(β), so the attack kind
  *    only fixes p (FGSM: ∞); clean training (attack 'none' or ε = 0) gives the ℓ2-SVM (svmL2);
- *  - diagonal, diagonal-pm and conv models (C3): null for now (their reference is a KKT point of
- *    min N(β) s.t. z_i·β − ε‖β‖_q ≥ 1 with a non-Euclidean N, another solver);
+ *  - diagonal, diagonal-pm and conv models of order L (C3; `order` required, else null): the best
+ *    local solution of min N(β) s.t. z_i·β − ε‖β‖_q ≥ 1 (interpolationNormSolve; exact at L = 2);
  *  - models that are not linear in x (relu-mlp): null (C2 has no closed-form reference).
  *
  * @param model the model's registry kind and whether it is linear in x
  * @param attack the training perturbation: kind, p, ε
  * @param data the binary training data
  */
-export async function referenceFor(model: ReferenceModel, attack: ReferenceAttack, data: Dataset): Promise<SolverResult | null> {
-  if (!model.linearInX || (model.kind !== 'linear' && model.kind !== 'deep-linear')) return null;
+export async function referenceFor(model: ReferenceModel & { readonly order?: number }, attack: ReferenceAttack, data: Dataset): Promise<SolverResult | null> {
+  const arch = architectureOfModel(model.kind);
+  if (arch !== null && model.order !== undefined && model.order >= 2) {
+    const p = attack.kind === 'fgsm' ? Infinity : attack.p;
+    const eps = attack.kind === 'none' ? 0 : attack.eps;
+    return interpolationNormSolve(data, { architecture: arch, depth: model.order, p, eps });
+  }
+  const linearLike = model.kind === 'linear' || model.kind === 'deep-linear' || (arch !== null && model.order === 1);
+  if (!model.linearInX || !linearLike) return null;
   if (attack.kind === 'none' || attack.eps === 0) return svmL2(data);
   const p = attack.kind === 'fgsm' ? Infinity : attack.p;
   return adversarialSvm(data, p, attack.eps);

@@ -17,8 +17,9 @@
  *  - L ≥ 3: N is a quasi-norm (2/L < 1) and (C3) is non-convex with several KKT points. Local
  *    solutions by iteratively reweighted ℓ1-type problems (IRL1: min Σ_k w_k|c_k| with
  *    w_k = (|c_k| + δ)^{2/L − 1}, δ ↓), each a majorize–minimize step of Σ|c_k|^{2/L}, from several
- *    starts (the first from uniform weights, i.e. the L = 2 solution; the others from seeded random
- *    weights). Every local solution is reported with its predictor-space KKT residual; the best
+ *    starts (the first from uniform weights, i.e. the L = 2 solution; odd ones from weights that make
+ *    one coordinate cheap, cycling through the coordinates, which finds sparse solutions; even ones
+ *    from the weights of a seeded random point). Every local solution is reported with its predictor-space KKT residual; the best
  *    (smallest N) is marked. Global optimality is not certified.
  *
  * {@link predictorKkt} is the KKT residual of (C3) at any β — a solver's or a trained network's.
@@ -190,8 +191,10 @@ const KINK_TOLERANCES = [0, 1e-10, 1e-8, 1e-6, 1e-4, 1e-3] as const;
  * training that converges to a KKT direction, whichever KKT point it is. Our reconstruction (the
  * paper's exact residual was not available to us).
  *
- * λ minimizes ½‖W(∇_cΦ − TGλ)‖² + Σλ_i(g_i(β̃) − 1) over λ ≥ 0 (NNLS with complementarity as a
- * penalty, as in the parameter-space check of `metrics/kkt.ts`), where the subgradient of ‖·‖_q is
+ * λ minimizes ½‖W(∇_cΦ − TGλ)‖² + (1/L)Σλ_i(g_i(β̃) − 1) over λ ≥ 0 (NNLS with complementarity as
+ * a penalty: the parameter-space check of `metrics/kkt.ts` in predictor units, whose quadratic is L
+ * times this one because each coordinate appears in L factors — so the two stationarities coincide at
+ * the balanced factorization, tested), where the subgradient of ‖·‖_q is
  * chosen optimally at its kinks: for q = ∞ any convex combination of the signed maximal coordinates,
  * for q = 1 any value in [−1, 1] at zero coordinates (identified at a relative threshold τ; the τ of
  * {@link KINK_TOLERANCES} giving the smallest residual is used and reported). The multiplier of the
@@ -301,7 +304,7 @@ export function predictorKkt(Z: Float64Array, n: number, d: number, T: Predictor
     for (let u = 0; u < cols; u++) {
       let s = 0;
       for (let t = 0; t < rows; t++) s += A[u * R + t] * target[t];
-      b[u] = s - (u < n ? g[u] - 1 : 0);
+      b[u] = s - (u < n ? (g[u] - 1) / depth : 0);
       for (let v = 0; v <= u; v++) {
         let k = 0;
         for (let t = 0; t < R; t++) k += A[u * R + t] * A[v * R + t];
@@ -598,16 +601,19 @@ export interface InterpolationNormResult extends SolverResult {
 
 /**
  * Tolerance on the predictor-space KKT residual (stationarity and complementarity) of a returned
- * local solution. The SCS answers reach ~1e-9 at L = 2; IRL1's fixed points are KKT points up to its
- * final smoothing δ and SCS's accuracy.
+ * local solution. The SCS answers reach ~1e-9 (S2) to ~3e-8 (n = 100, d = 20) at L = 2; IRL1's fixed
+ * points are KKT points up to its final smoothing δ and SCS's accuracy (~3e-6 for conv, d = 20).
  */
-export const C3_KKT_TOLERANCE = 1e-6;
-/** Largest relative objective gap accepted between SCS and the HiGHS cutting planes at L = 2. */
-export const C3_CROSS_CHECK_TOLERANCE = 1e-7;
+export const C3_KKT_TOLERANCE = 1e-5;
+/**
+ * Largest relative objective gap accepted between SCS and the HiGHS cutting planes at L = 2 (measured:
+ * ≤ 1e-8 on a 100 × 20 set, where SCS's own accuracy is the limit; HiGHS certifies ≤ 1e-9).
+ */
+export const C3_CROSS_CHECK_TOLERANCE = 1e-6;
 
-const IRL1_MAX_STEPS = 80;
+const IRL1_MAX_STEPS = 50;
 /** IRL1 stops once the iterate with its small coordinates zeroed has a KKT residual below this. */
-const IRL1_EARLY_STOP = 1e-9;
+const IRL1_EARLY_STOP = 1e-7;
 /** Relative thresholds below which a solver's coordinates c_k are taken as exact zeros (0: none). */
 const SUPPORT_TOLERANCES = [0, 1e-10, 1e-8, 1e-6] as const;
 
@@ -732,7 +738,14 @@ export async function interpolationNormSolve(data: Dataset, options: Interpolati
     for (let s = 0; s < numStarts; s++) {
       const w = new Float64Array(d);
       if (s === 0) w.fill(1);
-      else {
+      else if (s % 2 === 1) {
+        // Axis starts: one coordinate (conv: one frequency and its mirror) made cheap, so that the
+        // sparse local solutions — which IRL1 from the dense L = 2 solution does not reach — are found.
+        const k = ((s - 1) / 2) % d;
+        w.fill(1);
+        w[k] = 1e-2;
+        if (T.im !== null) w[(d - k) % d] = 1e-2;
+      } else {
         // Weights of a random point v ~ N(0, I): w_k = |c_k(v)|^{r−1} (an IRL1 step taken from v).
         const v = Float64Array.from({ length: d }, () => rng.normal());
         const mod = predictorModuli(T, v);
@@ -755,7 +768,8 @@ export async function interpolationNormSolve(data: Dataset, options: Interpolati
         const mod = predictorModuli(T, out.beta);
         let top = 0;
         for (const v of mod) top = Math.max(top, v);
-        delta = Number.isNaN(delta) ? 0.1 * top : Math.max(delta / 4, 1e-8 * top);
+        // The uniform start smooths broadly at first; the others start sharp, to stay near their start.
+        delta = Number.isNaN(delta) ? (s === 0 ? 0.1 : 1e-3) * top : Math.max(delta / 4, 1e-8 * top);
         const change = beta === null ? Infinity : Math.sqrt(oneMinusCos(unit(beta), unit(out.beta)) * 2);
         beta = out.beta;
         for (let k = 0; k < d; k++) w[k] = Math.pow(mod[k] + delta, r - 1);

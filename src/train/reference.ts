@@ -8,6 +8,7 @@ import type { SolverResult } from '../solvers/types.ts';
 import { solve } from '../solvers/index.ts';
 import { InputError } from '../errors.ts';
 import { formatNormExponent } from '../linalg/norms.ts';
+import { architectureOfModel } from '../solvers/interpolation-norm.ts';
 
 /** Models whose reference direction is the adversarial SVM (B) (claim C1). */
 const C1_MODELS = new Set(['linear', 'deep-linear']);
@@ -26,17 +27,26 @@ export function isAdversarial(c: TrainConfig): boolean {
 
 /**
  * `--reference auto`: for linear and deep-linear models the adversarial SVM (B) with the run's p and
- * ε, or the ℓ2-SVM for clean training (attack none or ε = 0). Throws InputError naming what is
+ * ε, or the ℓ2-SVM for clean training (attack none or ε = 0); for diagonal, diagonal-pm and conv
+ * models of depth L ≥ 2 the interpolation-norm problem of C3 (best local solution; ε = 0 for clean
+ * training). Throws InputError naming what is
  * missing (non-binary data, a model without a C1 reference yet, a solver status other than optimal).
  */
 export async function autoReference(c: TrainConfig, data: Dataset): Promise<SolverResult> {
   if (!data.binary) throw new InputError(`--reference auto needs binary data (labels ±1); "${data.name}" has ${data.classes} classes`, 'reference');
-  if (!C1_MODELS.has(c.model))
+  const arch = architectureOfModel(c.model);
+  if (!C1_MODELS.has(c.model) && arch === null)
     throw new InputError(
-      `--reference auto: no reference direction for model "${c.model}" (linear and deep-linear: the adversarial SVM of claim C1; diagonal and conv: claim C3, not implemented yet; relu-mlp and relu-cnn: none — use the KKT measurements)`,
+      `--reference auto: no reference direction for model "${c.model}" (linear and deep-linear: the adversarial SVM of claim C1; diagonal, diagonal-pm and conv: the interpolation-norm problem of claim C3; relu-mlp and relu-cnn: none — use the KKT measurements)`,
       'reference',
     );
-  const r = isAdversarial(c) ? await solve('adversarial-svm', data, { p: perturbationNorm(c), eps: c.eps }) : await solve('svm', data, { q: 2 });
+  const eps = isAdversarial(c) ? c.eps : 0;
+  const r =
+    arch !== null && c.depth >= 2
+      ? await solve('interpolation-norm', data, { architecture: arch, depth: c.depth, p: perturbationNorm(c), eps })
+      : isAdversarial(c)
+        ? await solve('adversarial-svm', data, { p: perturbationNorm(c), eps: c.eps })
+        : await solve('svm', data, { q: 2 });
   if (r.status !== 'optimal' || !r.direction) throw new InputError(`--reference auto: the ${r.problem} solver returned "${r.status}": ${r.message}`, 'reference');
   return r;
 }
