@@ -22,6 +22,7 @@ const AXIS_TITLES: Record<string, string> = {
   gradientCosine: 'cos∠(θ, −∇L̃)',
   trainAccuracy: 'training accuracy',
   robustAccuracy: 'robust training accuracy (training attack)',
+  predictorKktResidual: 'predictor-space KKT residual (C3)',
 };
 
 function matches(params: Params, where: Params | undefined): boolean {

@@ -187,6 +187,8 @@ export function traceValue(row: Measurement, metric: string, run: Pick<RunResult
       return row.kkt?.stationarity ?? NaN;
     case 'kktComplementarity':
       return row.kkt?.complementarity ?? NaN;
+    case 'predictorKktResidual':
+      return row.predictorKkt ? Math.max(row.predictorKkt.stationarity, row.predictorKkt.complementarity) : NaN;
     case 'gradientCosine':
       return row.kkt?.gradientCosine ?? NaN;
     case 'marginRatio': {

@@ -62,6 +62,7 @@ export const TRACE_METRICS = [
   'gradientCosine',
   'trainAccuracy',
   'robustAccuracy',
+  'predictorKktResidual',
 ] as const;
 export type TraceMetric = (typeof TRACE_METRICS)[number];
 

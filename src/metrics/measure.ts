@@ -10,6 +10,8 @@ import { MarginEvaluator, exampleMargins } from './margins.ts';
 import { directionError, unitVector } from './direction.ts';
 import { type Alignment, deepLinearAlignment } from './alignment.ts';
 import { kktResiduals } from './kkt.ts';
+import { architectureOfModel, predictorKkt, predictorTransform, type PredictorTransform } from '../solvers/interpolation-norm.ts';
+import { signedExamples } from '../solvers/svm-q.ts';
 
 /**
  * One history row (THEORY §4). Margins are normalized by ‖θ‖^L (θ over all layers), so they are
@@ -51,6 +53,13 @@ export interface Measurement {
   predictor?: number[];
   /** KKT residuals of (P_adv) (THEORY §4), when asked for. */
   kkt?: KktMeasurement;
+  /**
+   * Diagonal, diagonal-pm and conv models of depth ≥ 2 on binary data (claim C3): the predictor-space
+   * KKT residual of β for min N(β) s.t. z_i·β − ε‖β‖_q ≥ 1 (`predictorKkt`, solvers/interpolation-norm.ts)
+   * and the generalized margin Γ(β) = (min_i z_i·β − ε‖β‖_q)/N(β). Residual Infinity → null in JSON
+   * while β does not separate the adversarial examples.
+   */
+  predictorKkt?: { stationarity: number; complementarity: number; margin: number };
 }
 
 /** What `kkt` in a measurement holds. */
@@ -111,7 +120,15 @@ export class Measurer {
     this.beta = new Float64Array(d);
     this.betaUnit = new Float64Array(d);
     this.grad = kkt ? new Float64Array(model.numParams) : new Float64Array(0);
+    const arch = architectureOfModel(model.kind);
+    if (arch !== null && model.order >= 2 && data.binary && model.predictor) {
+      const ex = signedExamples(data);
+      const adversarial = attackConfig.kind !== 'none' && attackConfig.eps > 0;
+      if (ex.ok) this.c3 = { Z: ex.Z, T: predictorTransform(arch, d), q: dualExponent(attackConfig.kind === 'fgsm' ? Infinity : attackConfig.p), eps: adversarial ? attackConfig.eps : 0 };
+    }
   }
+  /** Claim C3's predictor-space problem of this run (diagonal and conv models on binary data). */
+  private readonly c3: { Z: Float64Array; T: PredictorTransform; q: number; eps: number } | null = null;
 
   /** Measure at θ = exp(logRho)·θ̂ (‖θ̂‖ = 1). `final` adds the unit predictor. */
   measure(step: number, thetaHat: Float64Array, logRho: number, stepSize: number, final = false): Measurement {
@@ -170,6 +187,11 @@ export class Measurer {
     };
 
     if (this.kkt) row.kkt = this.measureKkt(thetaHat, adversarial ? this.Xadv : data.X);
+    if (this.c3) {
+      this.evaluator.predictor(thetaHat, this.beta);
+      const k = predictorKkt(this.c3.Z, n, d, this.c3.T, model.order, this.c3.q, this.c3.eps, this.beta);
+      row.predictorKkt = { stationarity: k.stationarity, complementarity: k.complementarity, margin: k.margin };
+    }
 
     if (model.linearInX && data.binary && model.predictor) {
       this.evaluator.predictor(thetaHat, this.beta);

@@ -174,8 +174,15 @@ export interface PredictorKkt {
   kinkTolerance: number;
 }
 
-/** Relative thresholds tried for the kinks of ‖β‖_q (q = 1: zeros; q = ∞: ties at the maximum). */
-const KINK_TOLERANCES = [0, 1e-10, 1e-8, 1e-6, 1e-4, 1e-3] as const;
+/**
+ * Relative thresholds tried for the kinks of ‖β‖_q (q = 1: zeros; q = ∞: ties at the maximum). The
+ * largest, 1e-2, is for trained networks: at a kink target, training chatters across the kink with an
+ * amplitude of the order of the step (measured on S2, depth 4, p = 1, ε = 0.75: |β₁|/|β₂| − 1
+ * oscillating around ±1e-3 after 10⁵ steps of η_t = 0.1/√(t+1)), so an exact tie is never seen.
+ * Counting coordinates within 1 % of the maximum as tied is an approximate (ε-)subdifferential; the
+ * τ used is reported with the residual.
+ */
+const KINK_TOLERANCES = [0, 1e-10, 1e-8, 1e-6, 1e-4, 1e-3, 3e-3, 1e-2] as const;
 
 /**
  * KKT residual of (C3) at β (any positive scale; rescaled to β̃ = β/min_i g_i(β) so that the

@@ -77,6 +77,6 @@ test('a C3 experiment end to end: per-depth references, predictor-space KKT, mar
   assert.equal(r.pass, false, 'the impossible expectation fails');
   const figs = experimentFigures(exp, r);
   assert.equal(figs.length, 1);
-  const names = new Set((figs[0].figure.spec.layer[0] as { data: { values: { series: string }[] } }).data.values.map((v) => v.series));
+  const names = new Set((figs[0].figure.spec as unknown as { layer: { data: { values: { series: string }[] } }[] }).layer[0].data.values.map((v) => v.series));
   assert.ok(names.size === 4, [...names].join(' | '));
 });
