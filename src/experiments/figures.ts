@@ -104,10 +104,10 @@ function robustCurveFigure(fig: Extract<FigureConfig, { kind: 'robust-curve' }>,
 }
 
 const METRIC_NAMES: Partial<Record<string, string>> = {
-  referenceAngleDeg: 'angle to the prediction',
-  angleToKernelDeg: 'angle to the kernel-regime predictor',
-  angleToArchitectureBiasDeg: "angle to the architecture's ε = 0 bias",
-  angleToLqSvmDeg: 'angle to the ℓq-SVM',
+  referenceAngleDeg: 'to prediction',
+  angleToKernelDeg: 'to kernel',
+  angleToArchitectureBiasDeg: 'to ε = 0 bias',
+  angleToLqSvmDeg: 'to ℓq-SVM',
   finalLogLoss: 'log L̃ reached',
   predictorKktResidual: 'predictor-space KKT residual',
   predictorMarginRatio: 'Γ(β) / Γ*',

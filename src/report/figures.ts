@@ -353,10 +353,12 @@ function topLevel(options: FigureBaseOptions, subtitle: string | undefined, laye
     autosize: { type: 'fit', contains: 'padding' },
     padding: 8,
     background: 'white',
-    // A title wider than the figure is cut with an ellipsis (`limit`) rather than shrinking the plot
-    // (with `fit`, vega makes room for the whole title by narrowing the plot area); legend labels get
-    // room for long series names.
-    config: { font: 'sans-serif', title: { fontSize: 15, subtitleFontSize: 11, anchor: 'start', limit: width - 24 }, legend: { labelLimit: 560, orient: 'bottom', direction: 'vertical' } },
+    // A title far wider than the figure is cut with an ellipsis (`limit`) rather than shrinking the
+    // plot (with `fit`, vega makes room for the whole title by narrowing the plot area). Without a
+    // canvas, vega estimates text as 0.8 em per character, about 4/3 of DejaVu Sans's real width, hence
+    // the 4/3. Legend labels are cut at 200 px for the same reason. (A legend below the plot made `fit`
+    // push the title out of the picture.)
+    config: { font: 'sans-serif', title: { fontSize: 15, subtitleFontSize: 11, anchor: 'start', limit: Math.round(((width - 24) * 4) / 3) }, legend: { labelLimit: 200 } },
     layer,
   };
 }
