@@ -31,7 +31,7 @@ import { Rng } from '../linalg/rng.ts';
 import { nnlsGram } from '../metrics/kkt.ts';
 import type { KktResiduals, SolverResult } from './types.ts';
 import { ConeProgram, addNormEpigraph, conicInfeasible, conicSolved, emptyResult, signedExamples, solveConic, unit } from './svm-q.ts';
-import { CsrBuilder, solveWithHighs, type LinearProgram } from './svm.ts';
+import { CsrBuilder, solveWithHighs } from './svm.ts';
 import { robustThreshold } from './threshold.ts';
 
 /** Architectures with a predictor-space interpolation norm. */
@@ -510,18 +510,7 @@ export async function interpolationNormCuttingPlane(data: Dataset, architecture:
       for (const [col, v] of row.terms) b.add(col, v);
       b.endRow(row.lower);
     }
-    const lp: LinearProgram = {
-      numCols,
-      numRows: rows.length,
-      cost,
-      colLower,
-      colUpper: new Float64Array(numCols).fill(Infinity),
-      rowLower: Float64Array.from(b.rowLower),
-      starts: Int32Array.from(b.starts),
-      indices: Int32Array.from(b.indices),
-      values: Float64Array.from(b.values),
-    };
-    const out = await solveWithHighs(lp);
+    const out = await solveWithHighs(b.toProgram(numCols, cost, colLower));
     if (out.status !== 'optimal' || out.x === null) return { ok: false, message: `HiGHS: ${out.detail} at cutting-plane iteration ${it}`, beta: null, objective: NaN, lowerBound, iterations: it };
     const x = out.x;
     const gamma = x[gCol];

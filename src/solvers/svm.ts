@@ -814,6 +814,20 @@ export class CsrBuilder {
     this.starts.push(this.indices.length);
     this.rowLower.push(lower);
   }
+  /** The LP min costᵀx over these rows, with colLower ≤ x (no upper bounds). */
+  toProgram(numCols: number, cost: Float64Array, colLower: Float64Array): LinearProgram {
+    return {
+      numCols,
+      numRows: this.rowLower.length,
+      cost,
+      colLower,
+      colUpper: new Float64Array(numCols).fill(Infinity),
+      rowLower: Float64Array.from(this.rowLower),
+      starts: Int32Array.from(this.starts),
+      indices: Int32Array.from(this.indices),
+      values: Float64Array.from(this.values),
+    };
+  }
 }
 
 /**
@@ -853,17 +867,7 @@ function buildLp(Z: Float64Array, n: number, d: number, q: number): LinearProgra
       }
     }
   }
-  return {
-    numCols,
-    numRows: b.rowLower.length,
-    cost,
-    colLower,
-    colUpper: new Float64Array(numCols).fill(Infinity),
-    rowLower: Float64Array.from(b.rowLower),
-    starts: Int32Array.from(b.starts),
-    indices: Int32Array.from(b.indices),
-    values: Float64Array.from(b.values),
-  };
+  return b.toProgram(numCols, cost, colLower);
 }
 
 let highsPromise: Promise<Highs> | null = null;
