@@ -78,6 +78,42 @@ export class Rng {
     }
   }
 
+  /**
+   * Everything that determines the rest of the stream: the four sfc32 words (as unsigned 32-bit
+   * integers) and, when a Box–Muller pair is half used, the cached second normal as a fifth entry.
+   * `Rng.fromState(r.getState())` continues exactly where `r` is. The spare normal is any float64
+   * (−0 included): serialize with `stringifyExact` (util/exact-json) to keep it bit for bit.
+   */
+  getState(): number[] {
+    const s = [this.a >>> 0, this.b >>> 0, this.c >>> 0, this.d >>> 0];
+    if (!Number.isNaN(this.spare)) s.push(this.spare);
+    return s;
+  }
+
+  /** Overwrites this generator's state with one from `getState` (RangeError when malformed). */
+  setState(state: readonly number[]): void {
+    if (!Array.isArray(state) || (state.length !== 4 && state.length !== 5))
+      throw new RangeError(`rng state must be an array of 4 or 5 numbers, got ${Array.isArray(state) ? `${state.length} entries` : typeof state}`);
+    for (let k = 0; k < 4; k++) {
+      const w = state[k];
+      if (typeof w !== 'number' || !Number.isInteger(w) || w < 0 || w > 0xffffffff) throw new RangeError(`rng state word ${k} must be an unsigned 32-bit integer, got ${w}`);
+    }
+    if (state.length === 5 && (typeof state[4] !== 'number' || !Number.isFinite(state[4])))
+      throw new RangeError(`rng state spare normal must be a finite number, got ${state[4]}`);
+    this.a = state[0] | 0;
+    this.b = state[1] | 0;
+    this.c = state[2] | 0;
+    this.d = state[3] | 0;
+    this.spare = state.length === 5 ? state[4] : NaN;
+  }
+
+  /** A generator that continues the stream whose state `getState` returned. */
+  static fromState(state: readonly number[]): Rng {
+    const r = new Rng(0);
+    r.setState(state);
+    return r;
+  }
+
   /** A new independent stream derived from this one (for e.g. attack random starts). */
   fork(): Rng {
     return new Rng(this.nextUint32() | 0);

@@ -39,6 +39,61 @@ export interface TrainOptions {
   readonly onStep?: (step: number) => void;
   /** Polled after every step; returning true ends the run early (the result says so). */
   readonly shouldStop?: () => boolean;
+  /**
+   * Hands a checkpoint to `save` after every `everySteps` steps (at t = everySteps, 2·everySteps, …,
+   * after the history row of that step, if any, is recorded). `TrainingRun.resume` with the same
+   * options continues it bit for bit. Serialize with `stringifyExact` (util/exact-json).
+   */
+  readonly checkpoint?: { readonly everySteps: number; readonly save: (cp: TrainCheckpoint) => void };
+}
+
+/**
+ * What identifies the run a checkpoint belongs to: the options that shape the state or the future of
+ * the run (model, data, attack, loss, schedule, steps, batch, seed, record plan, measurement options).
+ * Flat, so that a mismatch names the field.
+ */
+export type TrainFingerprint = Readonly<Record<string, string | number | boolean | null>>;
+
+/**
+ * Everything that determines the rest of a run after step `step` (format version 1). A plain object
+ * with Float64Arrays: write it with `stringifyExact` and read it with `parseExact` (util/exact-json)
+ * to keep every bit; `TrainingRun.resume` with the same options continues it bit-identically.
+ */
+export interface TrainCheckpoint {
+  readonly version: 1;
+  readonly fingerprint: TrainFingerprint;
+  /** Steps taken. */
+  readonly step: number;
+  /** θ̂ = θ/‖θ‖ and log ρ = log ‖θ‖. */
+  readonly thetaHat: Float64Array;
+  readonly logRho: number;
+  /** States of the random streams (`Rng.getState`); attackRng null without PGD random starts. */
+  readonly batchRng: number[];
+  readonly attackRng: number[] | null;
+  /** Mini-batch runs: the current epoch's permutation of 0…n−1 and the position in it; null for full batch. */
+  readonly order: number[] | null;
+  readonly cursor: number;
+  /** Step size of the last step (η_t or α_t), as measured in history rows. */
+  readonly rate: number;
+  /** Loss-based schedule state (null for the other schedules). */
+  readonly lossBased: {
+    readonly alpha: number;
+    readonly rollbacks: number;
+    readonly backupTheta: Float64Array;
+    readonly backupGrad: Float64Array;
+    readonly backupLogRho: number;
+    readonly backupLogL: number;
+  } | null;
+  /** Index of the next entry of the record plan, and the rows recorded so far. */
+  readonly nextRecord: number;
+  readonly history: Measurement[];
+  /** Smoothed-margin monotonicity tracking (full batch). */
+  readonly monotonicity: {
+    readonly firstSeparableStep: number | null;
+    readonly lastSmoothed: number;
+    readonly maxSmoothedDecrease: number;
+    readonly maxDecreaseStep: number | null;
+  };
 }
 
 export interface TrainResult {
@@ -83,9 +138,12 @@ export function train(opts: TrainOptions): TrainResult {
   return run.finish();
 }
 
-/** Like `train`, but yields to the event loop every `sliceMs` milliseconds. */
-export async function trainAsync(opts: TrainOptions, sliceMs = 50): Promise<TrainResult> {
-  const run = new TrainingRun(opts);
+/**
+ * Like `train`, but yields to the event loop every `sliceMs` milliseconds. With `resumeFrom`, continues
+ * that checkpoint (taken with the same options) instead of starting afresh.
+ */
+export async function trainAsync(opts: TrainOptions, sliceMs = 50, resumeFrom?: TrainCheckpoint): Promise<TrainResult> {
+  const run = resumeFrom ? TrainingRun.resume(opts, resumeFrom) : new TrainingRun(opts);
   while (!run.done) {
     const until = Date.now() + sliceMs;
     while (!run.done && Date.now() < until) run.advance(64);
@@ -104,8 +162,8 @@ export class TrainingRun {
   private readonly batch: number;
   private readonly g: number;
   private readonly attack: ReturnType<typeof createAttack>;
-  private readonly attackRng: Rng | null;
-  private readonly batchRng: Rng;
+  private attackRng: Rng | null;
+  private batchRng: Rng;
   private readonly thetaHat: Float64Array;
   private logRho: number;
   private readonly evaluator: MarginEvaluator;
@@ -136,6 +194,11 @@ export class TrainingRun {
   private lastSmoothed = NaN;
   private maxSmoothedDecrease = 0;
   private maxDecreaseStep: number | null = null;
+  /** finish() appended a row for an off-plan last step (left out of checkpoints). */
+  private finalRowAppended = false;
+  private readonly checkpointEvery: number;
+  private lastCheckpointStep = -1;
+  private fingerprintCache: TrainFingerprint | null = null;
 
   constructor(opts: TrainOptions) {
     const { model, data, schedule } = opts;
@@ -193,6 +256,183 @@ export class TrainingRun {
     this.alpha = schedule.lr;
     this.rate = this.lossBased ? this.alpha : baseRate(schedule, 0);
     this.plan = recordSteps(opts.record ?? DEFAULT_RECORD, opts.steps);
+    const cp = opts.checkpoint;
+    if (cp !== undefined) {
+      if (!Number.isSafeInteger(cp.everySteps) || cp.everySteps < 1) throw new InputError(`checkpoint.everySteps must be an integer ≥ 1, got ${cp.everySteps}`, 'checkpoint');
+      if (typeof cp.save !== 'function') throw new InputError('checkpoint.save must be a function', 'checkpoint');
+    }
+    this.checkpointEvery = cp ? cp.everySteps : 0;
+  }
+
+  /** What identifies these options to a checkpoint (computed once; hashes the data). */
+  fingerprint(): TrainFingerprint {
+    if (this.fingerprintCache) return this.fingerprintCache;
+    const { opts } = this;
+    const { model, data, attack, schedule } = opts;
+    const rec = opts.record ?? DEFAULT_RECORD;
+    const kkt = opts.kkt ?? null;
+    this.fingerprintCache = Object.freeze({
+      model: model.kind,
+      numParams: this.P,
+      order: this.L,
+      inputDim: model.inputDim,
+      outputDim: model.outputDim,
+      data: data.name,
+      n: this.n,
+      d: this.d,
+      classes: data.binary ? 2 : data.classes,
+      dataHash: hashData(data),
+      'attack.kind': attack.kind,
+      'attack.p': attack.p,
+      'attack.eps': attack.eps,
+      'attack.steps': attack.steps,
+      'attack.stepSize': attack.stepSize,
+      'attack.randomStart': attack.randomStart,
+      loss: opts.loss,
+      'schedule.kind': schedule.kind,
+      'schedule.lr': schedule.lr,
+      'schedule.decay': schedule.decay,
+      'schedule.form': schedule.form,
+      steps: opts.steps,
+      batchSize: this.batch,
+      seed: opts.seed,
+      record: rec.kind === 'log' ? `log:${rec.perDecade}` : `every:${rec.interval}`,
+      reference: opts.reference ? hashFloat64(opts.reference) : null,
+      kkt: kkt === null ? null : JSON.stringify(kkt),
+    });
+    return this.fingerprintCache;
+  }
+
+  /**
+   * The state after `step` steps: with the same options, `TrainingRun.resume` continues it exactly as
+   * this run would go on. Buffers are copied; history rows are shared (they are never changed).
+   */
+  checkpoint(): TrainCheckpoint {
+    const history = this.finalRowAppended ? this.history.slice(0, -1) : this.history.slice();
+    return {
+      version: 1,
+      fingerprint: this.fingerprint(),
+      step: this.t,
+      thetaHat: Float64Array.from(this.thetaHat),
+      logRho: this.logRho,
+      batchRng: this.batchRng.getState(),
+      attackRng: this.attackRng ? this.attackRng.getState() : null,
+      order: this.indices ? Array.from(this.order) : null,
+      cursor: this.cursor,
+      rate: this.rate,
+      lossBased: this.lossBased
+        ? {
+            alpha: this.alpha,
+            rollbacks: this.rollbacks,
+            backupTheta: Float64Array.from(this.backupTheta!),
+            backupGrad: Float64Array.from(this.backupGrad!),
+            backupLogRho: this.backupLogRho,
+            backupLogL: this.backupLogL,
+          }
+        : null,
+      nextRecord: this.nextRecord,
+      history,
+      monotonicity: {
+        firstSeparableStep: this.firstSeparableStep,
+        lastSmoothed: this.lastSmoothed,
+        maxSmoothedDecrease: this.maxSmoothedDecrease,
+        maxDecreaseStep: this.maxDecreaseStep,
+      },
+    };
+  }
+
+  /**
+   * A run built from `opts` and set to the state of `cp`. Throws InputError when `cp` was taken with
+   * different options (naming the fields that differ) or is malformed. History rows already in `cp`
+   * are not passed to `onRecord` again.
+   */
+  static resume(opts: TrainOptions, cp: TrainCheckpoint): TrainingRun {
+    const run = new TrainingRun(opts);
+    run.restore(cp);
+    return run;
+  }
+
+  private restore(cp: TrainCheckpoint): void {
+    const bad = (what: string): never => {
+      throw new InputError(`checkpoint: ${what}`, 'checkpoint');
+    };
+    if (typeof cp !== 'object' || cp === null) bad(`expected an object, got ${cp === null ? 'null' : typeof cp}`);
+    if (cp.version !== 1) bad(`unsupported version ${String(cp.version)} (this build reads version 1)`);
+    const mine = this.fingerprint();
+    const theirs = cp.fingerprint;
+    if (typeof theirs !== 'object' || theirs === null) bad('missing fingerprint');
+    const diffs: string[] = [];
+    for (const key of new Set([...Object.keys(mine), ...Object.keys(theirs)])) {
+      if (!Object.is(mine[key], theirs[key])) diffs.push(`${key} ${showValue(theirs[key])} (checkpoint) vs ${showValue(mine[key])} (options)`);
+    }
+    if (diffs.length > 0) bad(`taken with different options: ${diffs.join('; ')}`);
+    const { P, n } = this;
+    const isF64 = (a: unknown, len: number): boolean => a instanceof Float64Array && a.length === len;
+    if (!Number.isSafeInteger(cp.step) || cp.step < 0 || cp.step > this.opts.steps) bad(`step ${cp.step} is not in 0…${this.opts.steps}`);
+    if (!isF64(cp.thetaHat, P)) bad(`thetaHat must be a Float64Array of ${P} entries`);
+    if (typeof cp.logRho !== 'number' || !Number.isFinite(cp.logRho)) bad(`logRho must be finite, got ${cp.logRho}`);
+    if (typeof cp.rate !== 'number') bad('rate must be a number');
+    if (!Number.isSafeInteger(cp.nextRecord) || cp.nextRecord < 0 || cp.nextRecord > this.plan.length) bad(`nextRecord ${cp.nextRecord} is out of range`);
+    if (!Array.isArray(cp.history) || cp.history.length !== cp.nextRecord) bad(`history must hold ${cp.nextRecord} rows`);
+    let batchRng: Rng;
+    let attackRng: Rng | null = null;
+    try {
+      batchRng = Rng.fromState(cp.batchRng);
+      if ((cp.attackRng === null) !== (this.attackRng === null)) bad(`attackRng must be ${this.attackRng ? 'a state' : 'null'}`);
+      if (cp.attackRng !== null) attackRng = Rng.fromState(cp.attackRng);
+    } catch (e) {
+      if (e instanceof RangeError) bad(e.message);
+      throw e;
+    }
+    let order: Int32Array | null = null;
+    if (this.indices) {
+      if (!Array.isArray(cp.order) || cp.order.length !== n) bad(`order must be a permutation of 0…${n - 1}`);
+      order = Int32Array.from(cp.order!);
+      const seen = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = cp.order![i];
+        if (!Number.isInteger(v) || v < 0 || v >= n || seen[v]) bad(`order must be a permutation of 0…${n - 1}`);
+        seen[v] = 1;
+      }
+      if (!Number.isSafeInteger(cp.cursor) || cp.cursor < 0 || cp.cursor > n) bad(`cursor ${cp.cursor} is not in 0…${n}`);
+    } else if (cp.order !== null) bad('order must be null for a full-batch run');
+    const lb = cp.lossBased;
+    if (this.lossBased) {
+      if (typeof lb !== 'object' || lb === null) bad('missing loss-based schedule state');
+      if (!isF64(lb!.backupTheta, P) || !isF64(lb!.backupGrad, P)) bad(`backupTheta and backupGrad must be Float64Arrays of ${P} entries`);
+      if (typeof lb!.alpha !== 'number' || !Number.isSafeInteger(lb!.rollbacks) || typeof lb!.backupLogRho !== 'number' || typeof lb!.backupLogL !== 'number') bad('malformed loss-based schedule state');
+    } else if (lb !== null) bad('lossBased must be null for this schedule');
+    const m = cp.monotonicity;
+    if (typeof m !== 'object' || m === null) bad('missing monotonicity state');
+
+    // All checked: overwrite.
+    this.t = cp.step;
+    this.thetaHat.set(cp.thetaHat);
+    this.logRho = cp.logRho;
+    this.batchRng = batchRng!;
+    this.attackRng = attackRng;
+    if (order) this.order.set(order);
+    this.cursor = this.indices ? cp.cursor : n;
+    this.rate = cp.rate;
+    if (this.lossBased) {
+      this.alpha = lb!.alpha;
+      this.rollbacks = lb!.rollbacks;
+      this.backupTheta!.set(lb!.backupTheta);
+      this.backupGrad!.set(lb!.backupGrad);
+      this.backupLogRho = lb!.backupLogRho;
+      this.backupLogL = lb!.backupLogL;
+    }
+    this.nextRecord = cp.nextRecord;
+    this.history.length = 0;
+    this.history.push(...cp.history);
+    this.firstSeparableStep = m.firstSeparableStep;
+    this.lastSmoothed = m.lastSmoothed;
+    this.maxSmoothedDecrease = m.maxSmoothedDecrease;
+    this.maxDecreaseStep = m.maxDecreaseStep;
+    this.interrupted = false;
+    this.finished = false;
+    this.finalRowAppended = false;
+    this.lastCheckpointStep = cp.step;
   }
 
   /** Steps taken so far. */
@@ -218,6 +458,10 @@ export class TrainingRun {
       if (this.nextRecord < this.plan.length && this.plan[this.nextRecord] === this.t) {
         this.record();
         this.nextRecord++;
+      }
+      if (this.checkpointEvery > 0 && this.t % this.checkpointEvery === 0 && this.t !== this.lastCheckpointStep && this.t > 0) {
+        this.lastCheckpointStep = this.t;
+        opts.checkpoint!.save(this.checkpoint());
       }
       if (this.t >= opts.steps) {
         this.finished = true;
@@ -319,7 +563,10 @@ export class TrainingRun {
   /** The result so far (after `done`, the whole run); measures the final state. */
   finish(): TrainResult {
     const { history, P } = this;
-    if (history.length === 0 || history[history.length - 1].step !== this.t) this.record();
+    if (history.length === 0 || history[history.length - 1].step !== this.t) {
+      this.record();
+      this.finalRowAppended = true;
+    }
     const final = this.measurer.measure(this.t, this.thetaHat, this.logRho, this.rate, true);
     const theta = new Float64Array(P);
     const rho = Math.exp(this.logRho);
@@ -336,4 +583,38 @@ export class TrainingRun {
       monotonicity: this.indices ? null : { firstSeparableStep: this.firstSeparableStep, maxSmoothedMarginDecrease: this.maxSmoothedDecrease, maxDecreaseStep: this.maxDecreaseStep },
     };
   }
+}
+
+function showValue(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+}
+
+/** FNV-1a over 32-bit words, as 8 hex digits. */
+function hashWords(h: number, words: Int32Array): number {
+  for (let i = 0; i < words.length; i++) {
+    h ^= words[i];
+    h = Math.imul(h, 0x01000193);
+  }
+  return h;
+}
+
+function hex(h: number): string {
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/** Hash of a Float64Array's bits (platform byte order; checkpoints move between like machines). */
+function hashFloat64(a: Float64Array): string {
+  return hex(hashWords(0x811c9dc5 | 0, new Int32Array(a.buffer, a.byteOffset, a.length * 2)));
+}
+
+/** Hash of the training data (X bits and labels), so that a checkpoint is not resumed on other data. */
+function hashData(data: Dataset): string {
+  const X = data.X;
+  let h = hashWords(0x811c9dc5 | 0, new Int32Array(X.buffer, X.byteOffset, X.length * 2));
+  const y = data.y;
+  for (let i = 0; i < y.length; i++) {
+    h ^= y[i] | 0;
+    h = Math.imul(h, 0x01000193);
+  }
+  return hex(h);
 }
