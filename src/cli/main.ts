@@ -3,6 +3,7 @@ import { AdvbiasError, InputError } from '../errors.ts';
 import { trainCommand, type TrainFlags } from './train.ts';
 import { reproduceCommand, type ReproduceFlags } from './reproduce.ts';
 import { solveCommand, type SolveFlags } from './solve.ts';
+import { runsExportCommand, runsListCommand, runsShowCommand, type RunsExportFlags, type RunsListFlags, type RunsShowFlags } from './runs.ts';
 import { VERSION } from './version.ts';
 import { useWasmKernels, wasmKernelsSupported } from '../linalg/wasm/backend.ts';
 
@@ -82,6 +83,37 @@ function buildProgram(result: { code: number }): Command {
     .option('--experiments <dir>', 'read experiment configs from this folder instead of the built-in experiments/')
     .action(async (names: string[], opts: ReproduceFlags) => {
       result.code = await reproduceCommand(names, opts);
+    });
+
+  const runs = program.command('runs').description('the run store that reproduce fills (SQLite, default out/runs.sqlite): list, show and export stored runs');
+  runs
+    .command('list')
+    .description('a table of the stored runs: id, experiment, label, status, seed, start, seconds, final margin and angle')
+    .option('--store <file>', 'the run store (default out/runs.sqlite)')
+    .option('--experiment <id>', 'only the runs of this experiment')
+    .option('--status <s>', 'only the runs with this status: running | done | failed')
+    .option('--json', 'print one JSON array of the runs (no config, history or result; non-finite numbers as null)')
+    .action((opts: RunsListFlags) => {
+      result.code = runsListCommand(opts);
+    });
+  runs
+    .command('show')
+    .description('one stored run: config, final values, history length')
+    .argument('<id>', 'the run id (from runs list) or its key')
+    .option('--store <file>', 'the run store (default out/runs.sqlite)')
+    .option('--json', 'print the stored run as one JSON object (non-finite numbers as null)')
+    .action((id: string, opts: RunsShowFlags) => {
+      result.code = runsShowCommand(id, opts);
+    });
+  runs
+    .command('export')
+    .description('export the stored runs: csv (one row per run, final values as columns) or json (the full runs)')
+    .option('--format <fmt>', 'csv | json')
+    .option('--store <file>', 'the run store (default out/runs.sqlite)')
+    .option('--experiment <id>', 'only the runs of this experiment')
+    .option('--out <file>', 'write there instead of stdout')
+    .action((opts: RunsExportFlags) => {
+      result.code = runsExportCommand(opts);
     });
   return program;
 }
