@@ -81,6 +81,9 @@ function buildProgram(result: { code: number }): Command {
     .option('--quick', 'reduced versions (well under a minute per experiment)')
     .option('--out <dir>', 'output folder (default out/reproduce or out/reproduce-quick)')
     .option('--experiments <dir>', 'read experiment configs from this folder instead of the built-in experiments/')
+    .option('--jobs <n>', 'worker threads for independent runs (default: the number of cores); results are the same for any n')
+    .option('--force', 'rerun every run even when the run store holds its result for this code version')
+    .option('--store <file>', 'the run store (SQLite; default out/runs.sqlite)')
     .action(async (names: string[], opts: ReproduceFlags) => {
       result.code = await reproduceCommand(names, opts);
     });

@@ -1,14 +1,26 @@
-import cliProgress from 'cli-progress';
-import { loadExperiments, selectExperiments, writeExperiment, writeSummary } from '../node/experiments.ts';
-import { runExperiment, type ExperimentResult } from '../experiments/runner.ts';
+import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { loadExperiments, selectExperiments, writeExperiment, writeSummary, type RunProvenance } from '../node/experiments.ts';
+import { assembleExperiment, planExperiment, type ExperimentResult, type PlannedRun, type RunResult } from '../experiments/runner.ts';
 import type { ExperimentConfig } from '../experiments/schema.ts';
 import { loadData } from '../node/load-data.ts';
-import { join } from 'node:path';
+import type { Dataset } from '../data/dataset.ts';
+import { RunStore, DEFAULT_STORE_PATH } from '../node/store.ts';
+import { codeVersion } from '../node/code-version.ts';
+import { runPool, type PoolJob } from '../node/pool.ts';
+import { stringifyExact } from '../util/exact-json.ts';
+import { reportHtml } from '../report/html.ts';
+import { InputError } from '../errors.ts';
 
 export interface ReproduceFlags {
   quick?: boolean;
   out?: string;
   experiments?: string;
+  jobs?: string;
+  force?: boolean;
+  store?: string;
 }
 
 function fmt(v: number | null): string {
@@ -17,67 +29,216 @@ function fmt(v: number | null): string {
   return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(2) : v.toPrecision(4);
 }
 
-/** `advbias reproduce [all|c1|ID...] [--quick] [--out DIR]`: returns the exit code (1 if an expectation fails). */
+function duration(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  if (s < 60) return `${Math.round(s)} s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m} min ${String(Math.round(s - 60 * m)).padStart(2, '0')} s` : `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
+}
+
+/** The store key of a planned run: its plan (config, seed, references, evaluation) and the code version. */
+export function runKey(plan: PlannedRun, version: string): string {
+  const { index: _index, ...rest } = plan;
+  void _index;
+  return createHash('sha256').update(version).update('\n').update(stringifyExact(rest)).digest('hex');
+}
+
+interface Job {
+  exp: ExperimentConfig;
+  plan: PlannedRun;
+  key: string;
+  steps: number;
+  done: number;
+  result: RunResult | null;
+  reused: boolean;
+  resumedFrom: number | null;
+}
+
+/**
+ * `advbias reproduce [all|c1|c2|c3|ID...] [--quick] [--out DIR] [--jobs N] [--force] [--store FILE]`:
+ * plans every run, reuses the ones the run store already holds for this code version, resumes
+ * interrupted ones from their last checkpoint, runs the rest on N worker threads, then writes per
+ * experiment tables and figures, `summary.json`/`summary.md` and one self-contained `report.html`.
+ * Returns the exit code (1 if an expectation fails, 130 when interrupted).
+ */
 export async function reproduceCommand(names: string[], flags: ReproduceFlags): Promise<number> {
+  const t0 = Date.now();
+  const quick = flags.quick === true;
   const selected = selectExperiments(loadExperiments(flags.experiments), names);
-  const out = flags.out ?? join('out', flags.quick ? 'reproduce-quick' : 'reproduce');
+  const out = flags.out ?? join('out', quick ? 'reproduce-quick' : 'reproduce');
+  let jobsN = availableParallelism();
+  if (flags.jobs !== undefined) {
+    jobsN = Number(flags.jobs);
+    if (flags.jobs.trim() === '' || !Number.isInteger(jobsN) || jobsN < 1) throw new InputError(`invalid --jobs "${flags.jobs}": must be an integer ≥ 1`, 'jobs');
+  }
   const log = (s: string): void => {
     process.stderr.write(s + '\n');
   };
+  const version = codeVersion();
+  const storePath = flags.store ?? DEFAULT_STORE_PATH;
+  const store = RunStore.open(storePath);
   let stop = false;
   const onSigint = (): void => {
     if (stop) process.exit(130);
     stop = true;
-    log('\ninterrupted: finishing the current step, then writing what was computed (Ctrl-C again to quit at once)');
+    log('\ninterrupted: stopping the runs at their next step; their checkpoints stay in the store and the next `reproduce` resumes them (Ctrl-C again to quit at once)');
   };
   process.on('SIGINT', onSigint);
-  const done: { exp: ExperimentConfig; result: ExperimentResult }[] = [];
   try {
-    for (const [k, exp] of selected.entries()) {
-      log(`[${k + 1}/${selected.length}] ${exp.id}: ${exp.title}`);
-      const bar = process.stderr.isTTY
-        ? new cliProgress.SingleBar({ stream: process.stderr, format: '  run {run} [{bar}] {percentage}% | {label}', hideCursor: true, fps: 5 }, cliProgress.Presets.shades_classic)
-        : null;
-      let lastTick = 0;
-      const result = await runExperiment(exp, flags.quick === true, {
-        loadData: (spec) => loadData(spec),
-        onRunStart: (i, total, label) => {
-          if (bar) {
-            if (i === 0) bar.start(1, 0, { run: `1/${total}`, label });
-            else bar.update(0, { run: `${i + 1}/${total}`, label });
-          } else log(`  run ${i + 1}/${total}: ${label}`);
-        },
-        onStep: bar
-          ? (t, total) => {
-              const now = Date.now();
-              if (now - lastTick > 100 || t === total) {
-                bar.setTotal(total);
-                bar.update(t);
-                lastTick = now;
-              }
-            }
-          : undefined,
-        shouldStop: () => stop,
-      });
-      bar?.stop();
-      const { notes } = await writeExperiment(exp, result, out);
-      if (notes.length) log(`  ${notes.length} figure note(s) (points a log axis cannot show, …) in ${join(out, exp.id, 'table.md')}`);
-      done.push({ exp, result });
-      const failed = result.table.filter((r) => !r.pass);
-      log(`  ${result.pass ? 'pass' : 'FAIL'}: ${result.table.length - failed.length}/${result.table.length} expectations, ${result.runs.length} runs, ${result.seconds.toFixed(1)} s → ${join(out, exp.id, 'table.md')}`);
-      for (const r of failed) log(`    FAIL ${r.description} [${r.run}]: ${r.metric} = ${fmt(r.measured)}, expected ${r.expected}`);
-      if (stop) break;
+    // 1. Plan every run (validates all configs before anything long starts).
+    const dataCache = new Map<string, Dataset>();
+    const load = (spec: string): Dataset => {
+      let d = dataCache.get(spec);
+      if (!d) dataCache.set(spec, (d = loadData(spec)));
+      return d;
+    };
+    const jobs: Job[] = [];
+    for (const exp of selected) {
+      for (const plan of await planExperiment(exp, quick, load)) {
+        jobs.push({ exp, plan, key: runKey(plan, version), steps: Number(plan.config.steps), done: 0, result: null, reused: false, resumedFrom: null });
+      }
     }
+    // 2. Reuse what the store has; find checkpoints.
+    const pending: PoolJob[] = [];
+    let resumable = 0;
+    for (const [id, job] of jobs.entries()) {
+      if (flags.force) store.delete(job.key);
+      const stored = flags.force ? null : store.findDone(job.key);
+      if (stored) {
+        job.result = stored.result as RunResult;
+        job.reused = true;
+        job.done = job.steps;
+        continue;
+      }
+      const cp = store.loadCheckpoint(job.key);
+      if (cp) {
+        job.resumedFrom = cp.step;
+        job.done = cp.step;
+        resumable++;
+      }
+      store.begin({ key: job.key, experiment: job.exp.id, label: job.plan.label, config: job.plan.config, seed: Number(job.plan.config.seed), codeVersion: version });
+      pending.push({ id, plan: job.plan, resumeFrom: cp ? (cp.state as PoolJob['resumeFrom']) : null, checkpointEvery: Math.max(1, Math.ceil(job.steps / 20)) });
+    }
+    const reused = jobs.filter((j) => j.reused).length;
+    log(
+      `advbias reproduce${quick ? ' --quick' : ''}: ${selected.length} experiment(s), ${jobs.length} runs — ${reused} reused from ${storePath}, ${pending.length} to run${resumable ? ` (${resumable} resumed from a checkpoint)` : ''} on ${Math.min(jobsN, Math.max(pending.length, 1))} thread(s); code ${version}`,
+    );
+    // 3. Run the rest, with overall progress and an estimate of the time left.
+    const totalSteps = pending.reduce((s, p) => s + jobs[p.id].steps, 0);
+    const startSteps = pending.reduce((s, p) => s + jobs[p.id].done, 0);
+    const tRun = Date.now();
+    let finished = 0;
+    let lastLine = 0;
+    const tty = process.stderr.isTTY === true;
+    const progress = (force = false): void => {
+      const now = Date.now();
+      if (!force && now - lastLine < (tty ? 250 : 10_000)) return;
+      lastLine = now;
+      const doneSteps = pending.reduce((s, p) => s + jobs[p.id].done, 0);
+      const frac = totalSteps > 0 ? doneSteps / totalSteps : 1;
+      const rate = (doneSteps - startSteps) / Math.max((now - tRun) / 1000, 1e-3);
+      const left = rate > 0 ? (totalSteps - doneSteps) / rate : NaN;
+      const width = 24;
+      const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
+      const line = `  [${bar}] ${(100 * frac).toFixed(0).padStart(3)}% · runs ${finished}/${pending.length} · ${duration((now - tRun) / 1000)} elapsed · ${finished === pending.length ? 'done' : `~${duration(left)} left`}`;
+      if (tty) process.stderr.write(`\r${line}\x1b[K`);
+      else log(line);
+    };
+    let failure: Error | null = null;
+    await runPool(
+      pending,
+      jobsN,
+      {
+        onStep: (id, step) => {
+          jobs[id].done = step;
+          progress();
+        },
+        onCheckpoint: (id, cp) => store.saveCheckpoint(jobs[id].key, cp.step, cp),
+        onDone: (id, result) => {
+          const job = jobs[id];
+          if (result.interrupted) return; // the checkpoint stays; the next reproduce resumes it
+          job.result = result;
+          job.done = job.steps;
+          finished++;
+          store.complete(job.key, { final: result.final, history: result.history, result });
+          if (!tty) log(`  done ${job.exp.id} · ${job.plan.label} (${result.seconds.toFixed(1)} s${job.resumedFrom ? `, resumed from step ${job.resumedFrom}` : ''})`);
+          progress(tty);
+        },
+        onError: (id, e) => {
+          failure ??= e;
+          store.fail(jobs[id].key, e.message);
+        },
+      },
+      () => stop,
+    );
+    if (tty) process.stderr.write('\n');
+    if (failure) throw failure;
+
+    // 4. Assemble, write tables, figures, summary and the HTML report.
+    const done: { exp: ExperimentConfig; result: ExperimentResult; provenance: RunProvenance[]; notes: string[] }[] = [];
+    for (const exp of selected) {
+      const mine = jobs.filter((j) => j.exp === exp);
+      const complete = mine.every((j) => j.result !== null);
+      if (!complete && !stop) continue;
+      const runs = mine.filter((j) => j.result !== null).map((j) => j.result!);
+      if (runs.length === 0) continue;
+      const seconds = runs.reduce((s, r) => s + r.seconds, 0);
+      const result = await assembleExperiment(exp, quick, runs, load, seconds);
+      const { notes } = await writeExperiment(exp, result, out);
+      const provenance: RunProvenance[] = mine
+        .filter((j) => j.result !== null)
+        .map((j) => ({ label: j.plan.label, key: j.key, seed: Number(j.plan.config.seed), reused: j.reused, resumedFromStep: j.resumedFrom, seconds: j.result!.seconds, config: j.plan.config }));
+      done.push({ exp, result, provenance, notes });
+      const failed = result.table.filter((r) => !r.pass);
+      log(`  ${exp.id}: ${result.pass ? 'pass' : 'FAIL'} ${result.table.length - failed.length}/${result.table.length} expectations, ${runs.length} runs${complete ? '' : ' (incomplete: interrupted)'} → ${join(out, exp.id, 'table.md')}`);
+      for (const r of failed) log(`    FAIL ${r.description} [${r.run}]: ${r.metric} = ${fmt(r.measured)}, expected ${r.expected}`);
+    }
+    const pass = !stop && done.length === selected.length && done.every((d) => d.result.pass);
+    const seconds = (Date.now() - t0) / 1000;
+    writeSummary(done, out, quick, { codeVersion: version, seconds, store: storePath });
+    const claims = [...new Set(done.map((d) => d.exp.claim))].map((claim) => {
+      const ds = done.filter((d) => d.exp.claim === claim);
+      const rows = ds.flatMap((d) => d.result.table);
+      return { claim, experiments: ds.length, expectations: rows.length, passed: rows.filter((r) => r.pass).length, pass: ds.every((d) => d.result.pass) };
+    });
+    const html = reportHtml({
+      title: `advbias reproduce${quick ? ' --quick' : ''}`,
+      generated: new Date().toISOString(),
+      codeVersion: version,
+      quick,
+      pass,
+      seconds,
+      claims,
+      experiments: done.map(({ exp, result, provenance, notes }) => ({
+        id: exp.id,
+        claim: exp.claim,
+        title: exp.title,
+        description: exp.description,
+        pass: result.pass,
+        seconds: result.seconds,
+        table: result.table,
+        figures: exp.figures.map((f) => {
+          const file = join(out, exp.id, 'figures', `${f.id}.svg`);
+          return { id: f.id, title: f.title, svg: existsSync(file) ? readFileSync(file, 'utf8') : '' };
+        }),
+        notes,
+        runs: provenance,
+      })),
+    });
+    mkdirSync(dirname(join(out, 'report.html')), { recursive: true });
+    writeFileSync(join(out, 'report.html'), html);
+    // 5. The final table of claims.
+    const lines = ['', 'claim  experiment                      expectations  result', '-----  ------------------------------  ------------  ------'];
+    for (const { exp, result } of done)
+      lines.push(`${exp.claim.padEnd(5)}  ${exp.id.padEnd(30)}  ${`${result.table.filter((r) => r.pass).length}/${result.table.length}`.padEnd(12)}  ${result.pass ? 'pass' : 'FAIL'}`);
+    lines.push('', 'claim  experiments  expectations  result', '-----  -----------  ------------  ------');
+    for (const c of claims) lines.push(`${c.claim.padEnd(5)}  ${String(c.experiments).padEnd(11)}  ${`${c.passed}/${c.expectations}`.padEnd(12)}  ${c.pass ? 'pass' : 'FAIL'}`);
+    lines.push('', `${pass ? 'All claims reproduced' : stop ? 'Interrupted' : 'Some expectations failed'} in ${duration(seconds)} (${reused} of ${jobs.length} runs reused); report: ${join(out, 'report.html')}`);
+    process.stdout.write(lines.join('\n') + '\n');
+    if (stop) return 130;
+    return pass ? 0 : 1;
   } finally {
     process.off('SIGINT', onSigint);
+    store.close();
   }
-  writeSummary(done, out, flags.quick === true);
-  const pass = done.length === selected.length && done.every((d) => d.result.pass);
-  const lines = ['', 'claim  experiment                      expectations  result', '-----  ------------------------------  ------------  ------'];
-  for (const { exp, result } of done)
-    lines.push(`${exp.claim.padEnd(5)}  ${exp.id.padEnd(30)}  ${`${result.table.filter((r) => r.pass).length}/${result.table.length}`.padEnd(12)}  ${result.pass ? 'pass' : 'FAIL'}`);
-  lines.push('', `${pass ? 'All claims reproduced' : 'Some expectations failed'}; report: ${join(out, 'summary.md')}`);
-  process.stdout.write(lines.join('\n') + '\n');
-  if (stop) return 130;
-  return pass ? 0 : 1;
 }

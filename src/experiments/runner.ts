@@ -9,7 +9,7 @@ import { solve } from '../solvers/index.ts';
 import { parseTrainConfig, configToJson, TrainConfigSchema, type TrainConfig } from '../train/config.ts';
 import { trainOptionsFromConfig } from '../train/from-config.ts';
 import { autoReference, isAdversarial, perturbationNorm } from '../train/reference.ts';
-import { trainAsync, type TrainResult } from '../train/trainer.ts';
+import { trainAsync, type TrainCheckpoint, type TrainResult } from '../train/trainer.ts';
 import { robustAccuracyCurve } from '../attacks/evaluate.ts';
 import { parseNormExponent } from '../linalg/norms.ts';
 import type { Measurement } from '../metrics/measure.ts';
@@ -18,7 +18,7 @@ import { dualExponent, formatNormExponent } from '../linalg/norms.ts';
 import { s2C3Answer, s2DeepLinearAnswer } from './s2-answers.ts';
 import { architectureOfModel, predictorKkt, predictorTransform, type InterpolationNormResult } from '../solvers/interpolation-norm.ts';
 import { signedExamples } from '../solvers/svm-q.ts';
-import type { ExperimentConfig, Expectation, RunMetric } from './schema.ts';
+import type { EvaluationConfig, ExperimentConfig, Expectation, RunMetric } from './schema.ts';
 import { InputError } from '../errors.ts';
 
 type ParamValue = number | string | boolean;
@@ -61,6 +61,8 @@ export interface RunResult {
   evaluation: { data: string; eps: number[]; robustAccuracy: number[]; attack: string; examples: number; reportEps: number } | null;
   metrics: Partial<Record<RunMetric, number>>;
   seconds: number;
+  /** True when the run was stopped before its last step (Ctrl-C): not a result to keep. */
+  interrupted?: boolean;
 }
 
 export interface ExpectationRow {
@@ -332,112 +334,186 @@ export function evaluate(expectations: readonly Expectation[], runs: readonly Ru
   return rows;
 }
 
-/** Run every run of an experiment and check its expectations. */
-export async function runExperiment(exp: ExperimentConfig, quick: boolean, hooks: RunnerHooks): Promise<ExperimentResult> {
-  const t0 = Date.now();
+/**
+ * One run of an experiment, fully resolved (ε fractions turned into ε): everything `executeRun` needs,
+ * JSON-ready, so that it can be hashed for the run store and sent to a worker thread.
+ */
+export interface PlannedRun {
+  experiment: string;
+  /** Position in the experiment's run list (results are assembled in this order). */
+  index: number;
+  label: string;
+  params: Params;
+  /** The validated training config, as written by `configToJson` (ε resolved). */
+  config: Record<string, unknown>;
+  /** γ_q* of the data for the run's p, when computed. */
+  threshold: number | null;
+  /** What the run is compared with and evaluated on (from the experiment). */
+  reference: 'auto' | 'none';
+  svmEndpoints: boolean;
+  kernelReference: boolean;
+  evaluation: EvaluationConfig | null;
+}
+
+/** Hooks of one run: progress, stopping, checkpoints (see `TrainOptions`). */
+export interface RunHooks {
+  loadData: (spec: string) => Dataset;
+  onStep?: (step: number, totalSteps: number) => void;
+  shouldStop?: () => boolean;
+  /** A checkpoint to resume the training from (same config), and where to send new ones. */
+  resumeFrom?: TrainCheckpoint | null;
+  checkpoint?: { everySteps: number; save: (cp: TrainCheckpoint) => void };
+}
+
+/** The experiment's runs, validated, with ε fractions resolved (needs γ_q*: solves the threshold). */
+export async function planExperiment(exp: ExperimentConfig, quick: boolean, loadDataFn: (spec: string) => Dataset): Promise<PlannedRun[]> {
   const specs = expandRuns(exp, quick);
   // Validate every run's settings before the first (possibly long) run starts.
   for (const spec of specs) parseTrainConfig({ ...spec.raw, ...(typeof spec.params.epsFraction === 'number' ? { eps: 0 } : {}) }, new Set(), `experiment ${exp.id}, run ${spec.label}`);
-  const dataCache = new Map<string, Dataset>();
-  const solveCache = new Map<string, Promise<SolverResult>>();
+  const thresholds = new Map<string, Promise<SolverResult>>();
+  const ev = (quick ? exp.quick?.evaluation : undefined) ?? exp.evaluation ?? null;
+  const plans: PlannedRun[] = [];
+  for (const [index, spec] of specs.entries()) {
+    const raw = { ...spec.raw };
+    const dataSpec = String(raw.data ?? 's2');
+    let threshold: number | null = null;
+    const pRaw = parseTrainConfig({ ...raw, eps: 0 }).p;
+    const p = raw.attack === 'fgsm' ? Infinity : pRaw;
+    if (typeof spec.params.epsFraction === 'number' || exp.svmEndpoints) {
+      const key = `${dataSpec}|${p}`;
+      let th = thresholds.get(key);
+      if (!th) thresholds.set(key, (th = solve('threshold', loadDataFn(dataSpec), { p })));
+      const t = await th;
+      if (t.status !== 'optimal') throw new InputError(`experiment ${exp.id}, run ${spec.label}: γ_q* of "${dataSpec}": ${t.status}: ${t.message}`, 'experiment');
+      threshold = t.margin;
+      if (typeof spec.params.epsFraction === 'number') raw.eps = spec.params.epsFraction * t.margin;
+    }
+    const c = parseTrainConfig(raw, new Set(), `experiment ${exp.id}, run ${spec.label}`);
+    plans.push({
+      experiment: exp.id,
+      index,
+      label: spec.label,
+      params: spec.params,
+      config: configToJson(c),
+      threshold,
+      reference: exp.reference,
+      svmEndpoints: exp.svmEndpoints,
+      kernelReference: exp.kernelReference,
+      evaluation: ev,
+    });
+  }
+  return plans;
+}
+
+/**
+ * Train one planned run against its references and measure it: a pure function of the plan (every
+ * random choice is seeded in the config), so any worker gives the same bits. `solveCache` may be
+ * shared between runs of one thread (the solvers are deterministic too).
+ */
+export async function executeRun(plan: PlannedRun, hooks: RunHooks, solveCache: Map<string, Promise<SolverResult>> = new Map()): Promise<RunResult> {
+  const t1 = Date.now();
   const cachedSolve = (key: string, f: () => Promise<SolverResult>): Promise<SolverResult> => {
     let r = solveCache.get(key);
     if (!r) solveCache.set(key, (r = f()));
     return r;
   };
-  const runs: RunResult[] = [];
-  for (let i = 0; i < specs.length; i++) {
-    const spec = specs[i];
-    hooks.onRunStart?.(i, specs.length, spec.label);
-    const t1 = Date.now();
-    const raw = { ...spec.raw };
-    const dataSpec = String(raw.data ?? 's2');
-    let data = dataCache.get(dataSpec);
-    if (!data) dataCache.set(dataSpec, (data = hooks.loadData(dataSpec)));
-    const d = data;
-    // ε as a fraction of γ_q* (the ε-path): needs the threshold of the data for the run's p.
-    let threshold: number | null = null;
-    const pRaw = parseTrainConfig({ ...raw, eps: 0 }).p;
-    const p = raw.attack === 'fgsm' ? Infinity : pRaw;
-    if (typeof spec.params.epsFraction === 'number' || exp.svmEndpoints) {
-      const th = await cachedSolve(`threshold|${dataSpec}|${p}`, () => solve('threshold', d, { p }));
-      if (th.status !== 'optimal') throw new InputError(`experiment ${exp.id}, run ${spec.label}: γ_q* of "${dataSpec}": ${th.status}: ${th.message}`, 'experiment');
-      threshold = th.margin;
-      if (typeof spec.params.epsFraction === 'number') raw.eps = spec.params.epsFraction * th.margin;
-    }
-    const c = parseTrainConfig(raw, new Set(), `experiment ${exp.id}, run ${spec.label}`);
-    const arch = architectureOfModel(c.model);
-    const family = c.model === 'linear' || c.model === 'deep-linear' || (arch !== null && c.depth === 1) ? 'C1' : arch !== null ? `C3-${arch}-${c.depth}` : c.model;
-    const refKey = `ref|${dataSpec}|${family}|${isAdversarial(c) ? `${perturbationNorm(c)}|${c.eps}` : 'clean'}`;
-    const reference = exp.reference === 'auto' ? await cachedSolve(refKey, () => autoReference(c, d)) : null;
-    let kernel: SolverResult | null = null;
-    let bias: SolverResult | null = null;
-    if (exp.kernelReference) {
-      kernel = await cachedSolve(`ref|${dataSpec}|C1|${isAdversarial(c) ? `${perturbationNorm(c)}|${c.eps}` : 'clean'}`, () => autoReference({ ...c, model: 'deep-linear' }, d));
-      if (arch !== null && c.depth >= 2) bias = await cachedSolve(`ref|${dataSpec}|${family}|clean`, () => autoReference({ ...c, attack: 'none', eps: 0 }, d));
-    }
-    let l2: SolverResult | null = null;
-    let lq: SolverResult | null = null;
-    if (exp.svmEndpoints) {
-      l2 = await cachedSolve(`svm|${dataSpec}|2`, () => solve('svm', d, { q: 2 }));
-      const q = dualExponent(perturbationNorm(c));
-      lq = await cachedSolve(`svm|${dataSpec}|${q}`, () => solve('svm', d, { q }));
-    }
-    const opts = trainOptionsFromConfig(c, d, {
-      reference: reference?.direction ?? undefined,
-      onStep: hooks.onStep ? (t) => hooks.onStep!(t, c.steps) : undefined,
-      shouldStop: hooks.shouldStop,
-    });
-    const result = await trainAsync(opts);
-    const ev = (quick ? exp.quick?.evaluation : undefined) ?? exp.evaluation;
-    let evaluation: RunResult['evaluation'] = null;
-    if (ev && !result.interrupted) {
-      const evalSpec = ev.data ?? dataSpec;
-      let evalData = dataCache.get(evalSpec);
-      if (!evalData) dataCache.set(evalSpec, (evalData = hooks.loadData(evalSpec)));
-      const curve = robustAccuracyCurve(opts.model, result.theta, evalData, {
-        p: ev.p === 'inf' ? Infinity : parseNormExponent(ev.p),
-        epsList: [0, ...ev.epsList],
-        steps: ev.steps,
-        restarts: ev.restarts,
-        seed: ev.seed,
-      });
-      evaluation = { data: evalSpec, eps: curve.eps, robustAccuracy: curve.robustAccuracy, attack: curve.attack, examples: curve.examples, reportEps: ev.reportEps ?? ev.epsList[ev.epsList.length - 1] };
-    }
-    const partial = {
-      label: spec.label,
-      params: spec.params,
-      config: configToJson(c),
-      final: result.final,
-      history: result.history,
-      reference: summarize(reference),
-      l2Svm: summarize(l2),
-      lqSvm: summarize(lq),
-      threshold,
-      monotonicity: result.monotonicity,
-      evaluation,
-    };
-    runs.push({ ...partial, metrics: runMetrics(partial, c, d, { kernel: summarize(kernel), bias: summarize(bias) }), seconds: (Date.now() - t1) / 1000 });
-    if (result.interrupted) break;
+  const c = parseTrainConfig(plan.config, new Set(), `experiment ${plan.experiment}, run ${plan.label}`);
+  const dataSpec = c.data;
+  const d = hooks.loadData(dataSpec);
+  const arch = architectureOfModel(c.model);
+  const family = c.model === 'linear' || c.model === 'deep-linear' || (arch !== null && c.depth === 1) ? 'C1' : arch !== null ? `C3-${arch}-${c.depth}` : c.model;
+  const refKey = `ref|${dataSpec}|${family}|${isAdversarial(c) ? `${perturbationNorm(c)}|${c.eps}` : 'clean'}`;
+  const reference = plan.reference === 'auto' ? await cachedSolve(refKey, () => autoReference(c, d)) : null;
+  let kernel: SolverResult | null = null;
+  let bias: SolverResult | null = null;
+  if (plan.kernelReference) {
+    kernel = await cachedSolve(`ref|${dataSpec}|C1|${isAdversarial(c) ? `${perturbationNorm(c)}|${c.eps}` : 'clean'}`, () => autoReference({ ...c, model: 'deep-linear' }, d));
+    if (arch !== null && c.depth >= 2) bias = await cachedSolve(`ref|${dataSpec}|${family}|clean`, () => autoReference({ ...c, attack: 'none', eps: 0 }, d));
   }
+  let l2: SolverResult | null = null;
+  let lq: SolverResult | null = null;
+  if (plan.svmEndpoints) {
+    l2 = await cachedSolve(`svm|${dataSpec}|2`, () => solve('svm', d, { q: 2 }));
+    const q = dualExponent(perturbationNorm(c));
+    lq = await cachedSolve(`svm|${dataSpec}|${q}`, () => solve('svm', d, { q }));
+  }
+  const opts = trainOptionsFromConfig(c, d, {
+    reference: reference?.direction ?? undefined,
+    onStep: hooks.onStep ? (t) => hooks.onStep!(t, c.steps) : undefined,
+    shouldStop: hooks.shouldStop,
+  });
+  const result = await trainAsync(hooks.checkpoint ? { ...opts, checkpoint: hooks.checkpoint } : opts, 50, hooks.resumeFrom ?? undefined);
+  const ev = plan.evaluation;
+  let evaluation: RunResult['evaluation'] = null;
+  if (ev && !result.interrupted) {
+    const evalSpec = ev.data ?? dataSpec;
+    const evalData = hooks.loadData(evalSpec);
+    const curve = robustAccuracyCurve(opts.model, result.theta, evalData, {
+      p: ev.p === 'inf' ? Infinity : parseNormExponent(ev.p),
+      epsList: [0, ...ev.epsList],
+      steps: ev.steps,
+      restarts: ev.restarts,
+      seed: ev.seed,
+    });
+    evaluation = { data: evalSpec, eps: curve.eps, robustAccuracy: curve.robustAccuracy, attack: curve.attack, examples: curve.examples, reportEps: ev.reportEps ?? ev.epsList[ev.epsList.length - 1] };
+  }
+  const partial = {
+    label: plan.label,
+    params: plan.params,
+    config: configToJson(c),
+    final: result.final,
+    history: result.history,
+    reference: summarize(reference),
+    l2Svm: summarize(l2),
+    lqSvm: summarize(lq),
+    threshold: plan.threshold,
+    monotonicity: result.monotonicity,
+    evaluation,
+  };
+  return { ...partial, metrics: runMetrics(partial, c, d, { kernel: summarize(kernel), bias: summarize(bias) }), seconds: (Date.now() - t1) / 1000, interrupted: result.interrupted };
+}
+
+/** The experiment's result from its runs (in plan order): expectations, pass/fail, dense solver paths. */
+export async function assembleExperiment(exp: ExperimentConfig, quick: boolean, runs: RunResult[], loadDataFn: (spec: string) => Dataset, seconds: number): Promise<ExperimentResult> {
   const expectations = (quick ? exp.quick?.expectations : undefined) ?? exp.expectations;
   const table = evaluate(expectations, runs);
   // Dense solver paths only for the runs an ε-path figure draws (each point is a solve; at L ≥ 3 several).
   const pathFigures = exp.figures.filter((f) => f.kind === 'eps-path');
   const pathRuns = runs.filter((r) => pathFigures.some((f) => matches(r.params, f.where)));
-  const solverPaths = pathFigures.length > 0 ? await denseSolverPaths(pathRuns, quick, hooks, dataCache) : [];
-  return { id: exp.id, claim: exp.claim, title: exp.title, quick, runs, table, pass: table.every((r) => r.pass), seconds: (Date.now() - t0) / 1000, solverPaths };
+  const solverPaths = pathFigures.length > 0 ? await denseSolverPaths(pathRuns, quick, loadDataFn) : [];
+  return { id: exp.id, claim: exp.claim, title: exp.title, quick, runs, table, pass: table.every((r) => r.pass), seconds, solverPaths };
+}
+
+/** Run every run of an experiment in this thread, in order, and check its expectations. */
+export async function runExperiment(exp: ExperimentConfig, quick: boolean, hooks: RunnerHooks): Promise<ExperimentResult> {
+  const t0 = Date.now();
+  const dataCache = new Map<string, Dataset>();
+  const load = (spec: string): Dataset => {
+    let data = dataCache.get(spec);
+    if (!data) dataCache.set(spec, (data = hooks.loadData(spec)));
+    return data;
+  };
+  const plans = await planExperiment(exp, quick, load);
+  const solveCache = new Map<string, Promise<SolverResult>>();
+  const runs: RunResult[] = [];
+  for (const plan of plans) {
+    hooks.onRunStart?.(plan.index, plans.length, plan.label);
+    const run = await executeRun(plan, { loadData: load, onStep: hooks.onStep, shouldStop: hooks.shouldStop }, solveCache);
+    runs.push(run);
+    if (run.interrupted) break;
+  }
+  return assembleExperiment(exp, quick, runs, load, (Date.now() - t0) / 1000);
 }
 
 /** The solver's direction at many ε along each ε-path, placed between the ℓ2-SVM and the ℓq-SVM. */
-async function denseSolverPaths(runs: RunResult[], quick: boolean, hooks: RunnerHooks, dataCache: Map<string, Dataset>): Promise<SolverPath[]> {
+async function denseSolverPaths(runs: RunResult[], quick: boolean, loadDataFn: (spec: string) => Dataset): Promise<SolverPath[]> {
   const groups = new Map<string, RunResult[]>();
   for (const r of runs) groups.set(pathKey(r.params), [...(groups.get(pathKey(r.params)) ?? []), r]);
   const paths: SolverPath[] = [];
   for (const [key, rs] of groups) {
     const first = rs[0];
     if (!first.threshold || !first.l2Svm || !first.lqSvm) continue;
-    const data = dataCache.get(String(first.config.data)) ?? hooks.loadData(String(first.config.data));
+    const data = loadDataFn(String(first.config.data));
     const p = first.config.attack === 'fgsm' ? Infinity : first.config.p === 'inf' ? Infinity : Number(first.config.p);
     const maxEps = Math.max(...rs.map((r) => Number(r.config.eps)));
     const count = quick ? SOLVER_PATH_POINTS.quick : SOLVER_PATH_POINTS.full;

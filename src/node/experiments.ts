@@ -88,8 +88,28 @@ export async function writeExperiment(exp: ExperimentConfig, result: ExperimentR
   return { figures, notes };
 }
 
-/** The summary over experiments: Markdown and JSON. */
-export function writeSummary(results: { exp: ExperimentConfig; result: ExperimentResult }[], dir: string, quick: boolean): void {
+/** Where a run's result came from: its store key, seed, config, and whether it was reused or resumed. */
+export interface RunProvenance {
+  label: string;
+  key: string;
+  seed: number;
+  reused: boolean;
+  resumedFromStep: number | null;
+  seconds: number;
+  config: Record<string, unknown>;
+}
+
+/**
+ * The summary over experiments: Markdown and JSON. `summary.json` holds, per claim and experiment,
+ * the expected outcomes with measured values and pass/fail, and per run its config, seed, store key
+ * and whether it was reused from the run store.
+ */
+export function writeSummary(
+  results: { exp: ExperimentConfig; result: ExperimentResult; provenance?: RunProvenance[] }[],
+  dir: string,
+  quick: boolean,
+  meta: { codeVersion?: string; seconds?: number; store?: string } = {},
+): void {
   mkdirSync(dir, { recursive: true });
   const lines = [
     `# advbias reproduce${quick ? ' --quick' : ''}`,
@@ -102,10 +122,17 @@ export function writeSummary(results: { exp: ExperimentConfig; result: Experimen
     lines.push(`| ${exp.claim} | [${exp.id}](${exp.id}/table.md): ${exp.title} | ${passed}/${result.table.length} | ${result.runs.length} | ${result.seconds.toFixed(1)} | ${result.pass ? 'pass' : '**FAIL**'} |`);
   }
   writeFileSync(join(dir, 'summary.md'), lines.join('\n') + '\n');
+  const claims = [...new Set(results.map((r) => r.exp.claim))].map((claim) => {
+    const rs = results.filter((r) => r.exp.claim === claim);
+    const rows = rs.flatMap((r) => r.result.table);
+    return { claim, pass: rs.every((r) => r.result.pass), experiments: rs.map((r) => r.exp.id), expectations: rows.length, passed: rows.filter((r) => r.pass).length };
+  });
   const summary = {
     quick,
     pass: results.every((r) => r.result.pass),
-    experiments: results.map(({ exp, result }) => ({
+    ...meta,
+    claims,
+    experiments: results.map(({ exp, result, provenance }) => ({
       id: exp.id,
       claim: exp.claim,
       title: exp.title,
@@ -113,6 +140,7 @@ export function writeSummary(results: { exp: ExperimentConfig; result: Experimen
       runs: result.runs.length,
       seconds: result.seconds,
       expectations: result.table,
+      ...(provenance ? { runDetails: provenance } : {}),
     })),
   };
   writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary, null, 1) + '\n');

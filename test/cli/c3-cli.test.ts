@@ -34,7 +34,7 @@ test('train --reference auto on diagonal and conv models: the interpolation-norm
 
 test('reproduce c3 --quick passes with the built-in experiments; the must-shows of issue 5 are in summary.json', () => {
   const out = join(tmp, 'quick');
-  const r = cli(['reproduce', 'c3', '--quick', '--out', out]);
+  const r = cli(['reproduce', 'c3', '--quick', '--out', out, '--store', join(tmp, 'store.sqlite')]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   assert.equal(summary.pass, true);

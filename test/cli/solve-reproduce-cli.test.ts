@@ -88,26 +88,26 @@ test('reproduce: a passing and a failing experiment from a folder; figures, tabl
   writeFileSync(join(dir, 'small-ok.json'), JSON.stringify({ ...common, id: 'small-ok', expectations: [{ id: 'dir', description: 'direction within 0.1°', metric: 'referenceAngleDeg', op: '<', value: 0.1 }] }));
   writeFileSync(join(dir, 'small-fail.json'), JSON.stringify({ ...common, id: 'small-fail', expectations: [{ id: 'dir', description: 'impossible', metric: 'referenceAngleDeg', op: '<', value: 0 }] }));
   const out = join(tmp, 'report');
-  const ok = cli(['reproduce', 'small-ok', '--experiments', dir, '--out', out]);
+  const ok = cli(['reproduce', 'small-ok', '--experiments', dir, '--out', out, '--store', join(tmp, 'store.sqlite')]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /C1\s+small-ok\s+1\/1\s+pass/);
-  for (const f of ['summary.md', 'summary.json', 'small-ok/table.md', 'small-ok/result.json', 'small-ok/figures/direction-error.png', 'small-ok/figures/direction-error.svg', 'small-ok/figures/direction-error.vl.json'])
+  for (const f of ['summary.md', 'summary.json', 'report.html', 'small-ok/table.md', 'small-ok/result.json', 'small-ok/figures/direction-error.png', 'small-ok/figures/direction-error.svg', 'small-ok/figures/direction-error.vl.json'])
     assert.ok(existsSync(join(out, f)), f);
   const png = readFileSync(join(out, 'small-ok/figures/direction-error.png'));
   assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
   assert.equal(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).pass, true);
-  const all = cli(['reproduce', 'c1', '--experiments', dir, '--out', join(tmp, 'report2')]);
+  const all = cli(['reproduce', 'c1', '--experiments', dir, '--out', join(tmp, 'report2'), '--store', join(tmp, 'store.sqlite')]);
   assert.equal(all.code, 1, 'a failed expectation makes the exit code non-zero');
   assert.match(all.stdout, /small-fail\s+0\/1\s+FAIL/);
   assert.match(all.stderr, /FAIL impossible/);
-  const unknown = cli(['reproduce', 'c9', '--experiments', dir]);
+  const unknown = cli(['reproduce', 'c9', '--experiments', dir, '--store', join(tmp, 'store.sqlite')]);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown experiment "c9"/);
 });
 
 test('reproduce c1 --quick passes with the built-in experiments (the README main command)', () => {
   const out = join(tmp, 'quick');
-  const r = cli(['reproduce', 'c1', '--quick', '--out', out]);
+  const r = cli(['reproduce', 'c1', '--quick', '--out', out, '--store', join(tmp, 'quick.sqlite')]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   assert.equal(summary.pass, true);

@@ -1,0 +1,130 @@
+/**
+ * Runs planned training runs on N worker threads (or in this thread for N = 1) and reports progress,
+ * checkpoints and results through callbacks. Every run is a pure function of its plan, and results
+ * travel as exact JSON, so the results do not depend on N or on which worker ran what.
+ */
+import { Worker } from 'node:worker_threads';
+import { executeRun, type PlannedRun, type RunResult } from '../experiments/runner.ts';
+import type { SolverResult } from '../solvers/types.ts';
+import type { TrainCheckpoint } from '../train/trainer.ts';
+import { parseExact, stringifyExact } from '../util/exact-json.ts';
+import { InputError } from '../errors.ts';
+import { loadData } from './load-data.ts';
+import type { Dataset } from '../data/dataset.ts';
+import type { WorkerMessage, WorkerRequest } from './run-worker.ts';
+
+export interface PoolJob {
+  id: number;
+  plan: PlannedRun;
+  resumeFrom: TrainCheckpoint | null;
+  /** Checkpoint every this many steps. */
+  checkpointEvery: number;
+}
+
+export interface PoolCallbacks {
+  onStart?: (id: number) => void;
+  onStep?: (id: number, step: number, total: number) => void;
+  onCheckpoint?: (id: number, cp: TrainCheckpoint) => void;
+  onDone: (id: number, result: RunResult) => void;
+  /** The first error stops the pool (the other workers are stopped, their checkpoints kept). */
+  onError?: (id: number, error: Error) => void;
+}
+
+/** Run the jobs on `jobs` threads; resolves when all are done or stopped. */
+export async function runPool(list: PoolJob[], jobs: number, cb: PoolCallbacks, shouldStop: () => boolean): Promise<void> {
+  if (list.length === 0) return;
+  if (jobs <= 1) return runHere(list, cb, shouldStop);
+  const queue = [...list];
+  const n = Math.min(jobs, list.length);
+  let failure: Error | null = null;
+  const workers: Worker[] = [];
+  await new Promise<void>((resolveAll) => {
+    let live = n;
+    const finishWorker = (w: Worker): void => {
+      void w.terminate();
+      live--;
+      if (live === 0) resolveAll();
+    };
+    for (let k = 0; k < n; k++) {
+      const w = new Worker(new URL('./run-worker-boot.mjs', import.meta.url));
+      workers.push(w);
+      let current: number | null = null;
+      const next = (): void => {
+        const job = shouldStop() || failure ? undefined : queue.shift();
+        if (!job) {
+          current = null;
+          finishWorker(w);
+          return;
+        }
+        current = job.id;
+        cb.onStart?.(job.id);
+        w.postMessage({ type: 'run', id: job.id, plan: stringifyExact(job.plan), resumeFrom: job.resumeFrom ? stringifyExact(job.resumeFrom) : null, checkpointEvery: job.checkpointEvery } satisfies WorkerRequest);
+      };
+      const stopTimer = setInterval(() => {
+        if (shouldStop() && current !== null) w.postMessage({ type: 'stop' } satisfies WorkerRequest);
+      }, 100);
+      w.on('message', (m: WorkerMessage) => {
+        if (m.type === 'ready') next();
+        else if (m.type === 'step') cb.onStep?.(m.id, m.step, m.total);
+        else if (m.type === 'checkpoint') cb.onCheckpoint?.(m.id, parseExact<TrainCheckpoint>(m.state));
+        else if (m.type === 'done') {
+          cb.onDone(m.id, parseExact<RunResult>(m.result));
+          next();
+        } else if (m.type === 'error') {
+          const err = m.input ? new InputError(m.message, 'experiment') : new Error(m.message);
+          failure ??= err;
+          cb.onError?.(m.id, err);
+          for (const other of workers) other.postMessage({ type: 'stop' } satisfies WorkerRequest);
+          next();
+        }
+      });
+      w.on('error', (e) => {
+        failure ??= e;
+        if (current !== null) cb.onError?.(current, e);
+        clearInterval(stopTimer);
+        finishWorker(w);
+      });
+      w.on('exit', () => clearInterval(stopTimer));
+    }
+  });
+  if (failure) throw failure;
+}
+
+/** jobs = 1: the same runs in this thread, in order. */
+async function runHere(list: PoolJob[], cb: PoolCallbacks, shouldStop: () => boolean): Promise<void> {
+  const cache = new Map<string, Dataset>();
+  const load = (spec: string): Dataset => {
+    let d = cache.get(spec);
+    if (!d) cache.set(spec, (d = loadData(spec)));
+    return d;
+  };
+  const solveCache = new Map<string, Promise<SolverResult>>();
+  for (const job of list) {
+    if (shouldStop()) return;
+    cb.onStart?.(job.id);
+    let lastTick = 0;
+    try {
+      const result = await executeRun(
+        job.plan,
+        {
+          loadData: load,
+          shouldStop,
+          onStep: (step, total) => {
+            const now = Date.now();
+            if (now - lastTick > 200 || step === total) {
+              lastTick = now;
+              cb.onStep?.(job.id, step, total);
+            }
+          },
+          resumeFrom: job.resumeFrom,
+          checkpoint: { everySteps: job.checkpointEvery, save: (cp) => cb.onCheckpoint?.(job.id, cp) },
+        },
+        solveCache,
+      );
+      cb.onDone(job.id, result);
+    } catch (e) {
+      cb.onError?.(job.id, e as Error);
+      throw e;
+    }
+  }
+}

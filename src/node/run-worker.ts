@@ -1,0 +1,83 @@
+/**
+ * Worker thread of `advbias reproduce --jobs N`: trains the planned runs it is sent, one at a time,
+ * and posts progress, checkpoints and results back (all as exact JSON, so the main thread gets the
+ * same bits as a run in its own thread). Same kernels as the main thread (WebAssembly SIMD unless
+ * ADVBIAS_KERNELS=js).
+ */
+import { parentPort } from 'node:worker_threads';
+import { executeRun, type PlannedRun } from '../experiments/runner.ts';
+import type { SolverResult } from '../solvers/types.ts';
+import type { TrainCheckpoint } from '../train/trainer.ts';
+import { useWasmKernels, wasmKernelsSupported } from '../linalg/wasm/backend.ts';
+import { parseExact, stringifyExact } from '../util/exact-json.ts';
+import { loadData } from './load-data.ts';
+import type { Dataset } from '../data/dataset.ts';
+
+/** main → worker */
+export type WorkerRequest = { type: 'run'; id: number; plan: string; resumeFrom: string | null; checkpointEvery: number } | { type: 'stop' };
+/** worker → main */
+export type WorkerMessage =
+  | { type: 'ready' }
+  | { type: 'step'; id: number; step: number; total: number }
+  | { type: 'checkpoint'; id: number; step: number; state: string }
+  | { type: 'done'; id: number; result: string }
+  | { type: 'error'; id: number; message: string; input: boolean };
+
+const port = parentPort;
+if (!port) throw new Error('run-worker.ts must run in a worker thread');
+
+let stop = false;
+const dataCache = new Map<string, Dataset>();
+const load = (spec: string): Dataset => {
+  let d = dataCache.get(spec);
+  if (!d) dataCache.set(spec, (d = loadData(spec)));
+  return d;
+};
+const solveCache = new Map<string, Promise<SolverResult>>();
+const queue: Extract<WorkerRequest, { type: 'run' }>[] = [];
+let busy = false;
+
+async function work(): Promise<void> {
+  if (busy) return;
+  busy = true;
+  while (queue.length > 0) {
+    const req = queue.shift()!;
+    const plan = parseExact<PlannedRun>(req.plan);
+    let lastTick = 0;
+    try {
+      const result = await executeRun(
+        plan,
+        {
+          loadData: load,
+          shouldStop: () => stop,
+          onStep: (step, total) => {
+            const now = Date.now();
+            if (now - lastTick > 200 || step === total) {
+              lastTick = now;
+              port!.postMessage({ type: 'step', id: req.id, step, total } satisfies WorkerMessage);
+            }
+          },
+          resumeFrom: req.resumeFrom ? parseExact<TrainCheckpoint>(req.resumeFrom) : null,
+          checkpoint: { everySteps: req.checkpointEvery, save: (cp) => port!.postMessage({ type: 'checkpoint', id: req.id, step: cp.step, state: stringifyExact(cp) } satisfies WorkerMessage) },
+        },
+        solveCache,
+      );
+      port!.postMessage({ type: 'done', id: req.id, result: stringifyExact(result) } satisfies WorkerMessage);
+    } catch (e) {
+      const err = e as Error;
+      port!.postMessage({ type: 'error', id: req.id, message: err.message ?? String(e), input: err.name === 'InputError' } satisfies WorkerMessage);
+    }
+  }
+  busy = false;
+}
+
+port.on('message', (msg: WorkerRequest) => {
+  if (msg.type === 'stop') stop = true;
+  else {
+    queue.push(msg);
+    void work();
+  }
+});
+
+if (process.env.ADVBIAS_KERNELS !== 'js' && wasmKernelsSupported()) await useWasmKernels();
+port.postMessage({ type: 'ready' } satisfies WorkerMessage);
