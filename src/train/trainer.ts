@@ -149,6 +149,9 @@ export async function trainAsync(opts: TrainOptions, sliceMs = 50, resumeFrom?: 
     while (!run.done && Date.now() < until) run.advance(64);
     await new Promise<void>((resolve) => setTimeout(resolve, 0));
   }
+  // Stopped early (Ctrl-C): hand the state at the stop to the checkpoint hook, so that nothing
+  // computed since the last periodic checkpoint is lost.
+  if (run.stopped && opts.checkpoint) opts.checkpoint.save(run.checkpoint());
   return run.finish();
 }
 
@@ -438,6 +441,11 @@ export class TrainingRun {
   /** Steps taken so far. */
   get step(): number {
     return this.t;
+  }
+
+  /** True when `shouldStop` ended the run before its last step. */
+  get stopped(): boolean {
+    return this.interrupted;
   }
 
   /** True once all steps are taken or the run was stopped. */

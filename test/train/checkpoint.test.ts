@@ -229,3 +229,23 @@ test('Rng state: continues the stream exactly, the cached Box–Muller normal in
   assert.throws(() => Rng.fromState([1, 2, 3]), RangeError);
   assert.throws(() => Rng.fromState([1, 2, 3, -1]), RangeError);
 });
+
+test('trainAsync: a run stopped by shouldStop hands its state to the checkpoint hook, and resuming from it gives the uninterrupted bits', async () => {
+  const { trainAsync } = await import('../../src/train/trainer.ts');
+  const { parseTrainConfig } = await import('../../src/train/config.ts');
+  const { trainOptionsFromConfig } = await import('../../src/train/from-config.ts');
+  const { s2 } = await import('../../src/data/builtin.ts');
+  const { stringifyExact, parseExact } = await import('../../src/util/exact-json.ts');
+  const c = parseTrainConfig({ data: 's2', model: 'deep-linear', depth: 2, width: 4, attack: 'exact', p: 'inf', eps: 0.25, steps: 3000 });
+  const whole = await trainAsync(trainOptionsFromConfig(c, s2(), {}));
+  let calls = 0;
+  const saved: unknown[] = [];
+  const stoppedRun = await trainAsync({ ...trainOptionsFromConfig(c, s2(), { shouldStop: () => ++calls > 1234 }), checkpoint: { everySteps: 1_000_000, save: (cp) => saved.push(stringifyExact(cp)) } });
+  assert.equal(stoppedRun.interrupted, true);
+  assert.equal(saved.length, 1, 'one checkpoint, at the stop');
+  const cp = parseExact<Parameters<typeof trainAsync>[2]>(saved[0] as string)!;
+  assert.ok(cp.step > 1000 && cp.step < 3000, `${cp.step}`);
+  const resumed = await trainAsync(trainOptionsFromConfig(c, s2(), {}), 50, cp);
+  assert.deepEqual(new Uint8Array(resumed.theta.buffer), new Uint8Array(whole.theta.buffer));
+  assert.equal(stringifyExact(resumed.history), stringifyExact(whole.history));
+});
