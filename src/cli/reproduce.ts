@@ -13,6 +13,8 @@ import { runPool, type PoolJob } from '../node/pool.ts';
 import { stringifyExact } from '../util/exact-json.ts';
 import { reportHtml } from '../report/html.ts';
 import { InputError } from '../errors.ts';
+import { parseTrainConfig } from '../train/config.ts';
+import { modelFromConfig } from '../train/from-config.ts';
 
 export interface ReproduceFlags {
   quick?: boolean;
@@ -48,6 +50,8 @@ interface Job {
   plan: PlannedRun;
   key: string;
   steps: number;
+  /** Estimated cost of one step (examples per step × (parameters + 200)), for the time-left estimate. */
+  stepCost: number;
   done: number;
   result: RunResult | null;
   reused: boolean;
@@ -95,7 +99,11 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
     const jobs: Job[] = [];
     for (const exp of selected) {
       for (const plan of await planExperiment(exp, quick, load)) {
-        jobs.push({ exp, plan, key: runKey(plan, version), steps: Number(plan.config.steps), done: 0, result: null, reused: false, resumedFrom: null });
+        const c = parseTrainConfig(plan.config);
+        const data = load(c.data);
+        const batch = c.batchSize > 0 && c.batchSize < data.n ? c.batchSize : data.n;
+        const stepCost = batch * (modelFromConfig(c, data).numParams + 200);
+        jobs.push({ exp, plan, key: runKey(plan, version), steps: c.steps, stepCost, done: 0, result: null, reused: false, resumedFrom: null });
       }
     }
     // 2. Reuse what the store has; find checkpoints.
@@ -124,8 +132,11 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
       `advbias reproduce${quick ? ' --quick' : ''}: ${selected.length} experiment(s), ${jobs.length} runs — ${reused} reused from ${storePath}, ${pending.length} to run${resumable ? ` (${resumable} resumed from a checkpoint)` : ''} on ${Math.min(jobsN, Math.max(pending.length, 1))} thread(s); code ${version}`,
     );
     // 3. Run the rest, with overall progress and an estimate of the time left.
-    const totalSteps = pending.reduce((s, p) => s + jobs[p.id].steps, 0);
-    const startSteps = pending.reduce((s, p) => s + jobs[p.id].done, 0);
+    // Progress in estimated work (steps × step cost), so that a 10⁶-step run on 2 points does not
+    // outweigh a 4,000-step MNIST run; the rate is measured as the work gets done.
+    const work = (p: PoolJob): number => jobs[p.id].done * jobs[p.id].stepCost;
+    const totalSteps = pending.reduce((s, p) => s + jobs[p.id].steps * jobs[p.id].stepCost, 0);
+    const startSteps = pending.reduce((s, p) => s + work(p), 0);
     const tRun = Date.now();
     let finished = 0;
     let lastLine = 0;
@@ -134,13 +145,15 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
       const now = Date.now();
       if (!force && now - lastLine < (tty ? 250 : 10_000)) return;
       lastLine = now;
-      const doneSteps = pending.reduce((s, p) => s + jobs[p.id].done, 0);
+      const doneSteps = pending.reduce((s, p) => s + work(p), 0);
       const frac = totalSteps > 0 ? doneSteps / totalSteps : 1;
-      const rate = (doneSteps - startSteps) / Math.max((now - tRun) / 1000, 1e-3);
-      const left = rate > 0 ? (totalSteps - doneSteps) / rate : NaN;
+      const elapsed = (now - tRun) / 1000;
+      const rate = (doneSteps - startSteps) / Math.max(elapsed, 1e-3);
+      // No estimate before there is something to measure (5 s and 1 % of the work).
+      const left = rate > 0 && elapsed >= 5 && frac >= 0.01 ? (totalSteps - doneSteps) / rate : NaN;
       const width = 24;
       const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
-      const line = `  [${bar}] ${(100 * frac).toFixed(0).padStart(3)}% · runs ${finished}/${pending.length} · ${duration((now - tRun) / 1000)} elapsed · ${finished === pending.length ? 'done' : `~${duration(left)} left`}`;
+      const line = `  [${bar}] ${(100 * frac).toFixed(0).padStart(3)}% · runs ${finished}/${pending.length} · ${duration((now - tRun) / 1000)} elapsed · ${finished === pending.length ? 'done' : Number.isFinite(left) ? `~${duration(left)} left` : 'estimating time left'}`;
       if (tty) process.stderr.write(`\r${line}\x1b[K`);
       else log(line);
     };
