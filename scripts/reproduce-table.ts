@@ -11,16 +11,8 @@
  * replaces what lies between the `<!-- table:start -->` and `<!-- table:end -->` markers.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-
-interface Row {
-  expectation: string;
-  description: string;
-  run: string;
-  metric: string;
-  expected: string;
-  measured: number | null;
-  pass: boolean;
-}
+import type { ExpectationRow as Row } from '../src/experiments/runner.ts';
+import { formatMeasured as fmt } from '../src/report/html.ts';
 interface Summary {
   quick: boolean;
   seconds?: number;
@@ -33,12 +25,6 @@ const read = (p: string): Summary | null => (existsSync(p) ? (JSON.parse(readFil
 const quick = read(quickPath);
 const full = read(fullPath);
 if (!quick && !full) throw new Error(`neither ${quickPath} nor ${fullPath} exists: run reproduce first`);
-
-function fmt(v: number | null): string {
-  if (v === null) return 'not measured';
-  const a = Math.abs(v);
-  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(2) : v.toPrecision(4);
-}
 
 /** Worst measured value of one expectation over its rows, and how many rows passed. */
 function worst(rows: Row[]): string {

@@ -11,7 +11,7 @@ import { RunStore, DEFAULT_STORE_PATH } from '../node/store.ts';
 import { codeVersion } from '../node/code-version.ts';
 import { runPool, type PoolJob } from '../node/pool.ts';
 import { stringifyExact } from '../util/exact-json.ts';
-import { reportHtml } from '../report/html.ts';
+import { formatMeasured as fmt, reportHtml } from '../report/html.ts';
 import { InputError } from '../errors.ts';
 import { parseTrainConfig } from '../train/config.ts';
 import { modelFromConfig } from '../train/from-config.ts';
@@ -23,12 +23,6 @@ export interface ReproduceFlags {
   jobs?: string;
   force?: boolean;
   store?: string;
-}
-
-function fmt(v: number | null): string {
-  if (v === null) return 'not measured';
-  const a = Math.abs(v);
-  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(2) : v.toPrecision(4);
 }
 
 function duration(s: number): string {
