@@ -118,7 +118,6 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
         job.done = cp.step;
         resumable++;
       }
-      store.begin({ key: job.key, experiment: job.exp.id, label: job.plan.label, config: job.plan.config, seed: Number(job.plan.config.seed), codeVersion: version });
       pending.push({ id, plan: job.plan, resumeFrom: cp ? (cp.state as PoolJob['resumeFrom']) : null, checkpointEvery: Math.max(1, Math.ceil(job.steps / 20)) });
     }
     const reused = jobs.filter((j) => j.reused).length;
@@ -156,6 +155,11 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
       pending,
       jobsN,
       {
+        // The store row is (re)started when the run really starts, so that its start time is true.
+        onStart: (id) => {
+          const job = jobs[id];
+          store.begin({ key: job.key, experiment: job.exp.id, label: job.plan.label, config: job.plan.config, seed: Number(job.plan.config.seed), codeVersion: version });
+        },
         onStep: (id, step) => {
           jobs[id].done = step;
           progress();
