@@ -60,7 +60,10 @@ for (const id of ids) {
   });
 }
 const total = (s: Summary | null): string => (s?.seconds !== undefined ? `${(s.seconds / 60).toFixed(1)} min` : 'not measured');
-lines.push('', `Whole run on this machine (2 cores, \`--jobs 2\`): quick ${total(quick)}, full ${total(full)}.`);
+lines.push(
+  '',
+  `Whole run, wall clock, on this machine (2 cores, \`--jobs 2\`): quick ${total(quick)}, full ${total(full)}. The time given per experiment is the sum of its runs' times; runs went two at a time, so they shared the 2 cores (and the quick run above shared them with the full one).`,
+);
 const doc = 'docs/REPRODUCE.md';
 const text = readFileSync(doc, 'utf8');
 const start = '<!-- table:start -->';
