@@ -76,9 +76,9 @@ function buildProgram(result: { code: number }): Command {
 
   program
     .command('reproduce')
-    .description('run the experiments that reproduce the claims (all, a claim such as c1, or experiment ids) and write figures and tables')
+    .description('run the experiments that reproduce the claims (all, a claim such as c1, or experiment ids): reuse the run store, resume interrupted runs, run on --jobs threads, write report.html, tables and figures')
     .argument('[names...]', 'all | c1 | c2 | c3 | experiment ids (default all)')
-    .option('--quick', 'reduced versions (well under a minute per experiment)')
+    .option('--quick', 'reduced versions of every experiment (a few minutes for all of them on 2 cores)')
     .option('--out <dir>', 'output folder (default out/reproduce or out/reproduce-quick)')
     .option('--experiments <dir>', 'read experiment configs from this folder instead of the built-in experiments/')
     .option('--jobs <n>', 'worker threads for independent runs (default: the number of cores); results are the same for any n')
