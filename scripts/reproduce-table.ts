@@ -4,7 +4,7 @@
  *
  *   node bin/advbias.mjs reproduce --quick            # out/reproduce-quick/summary.json
  *   node bin/advbias.mjs reproduce                    # out/reproduce/summary.json
- *   node --import tsx scripts/reproduce-table.ts [QUICK_SUMMARY] [FULL_SUMMARY]
+ *   node --import tsx scripts/reproduce-table.ts [QUICK_SUMMARY[,MORE…]] [FULL_SUMMARY[,MORE…]]
  *
  * One row per expectation: its threshold and the WORST measured value over the runs it covers (the
  * largest for < and ≤, the smallest for > and ≥), with how many of those runs passed. The table
@@ -19,12 +19,21 @@ interface Summary {
   experiments: { id: string; claim: string; title: string; pass: boolean; runs: number; seconds: number; expectations: Row[] }[];
 }
 
-const quickPath = process.argv[2] ?? 'out/reproduce-quick/summary.json';
-const fullPath = process.argv[3] ?? 'out/reproduce/summary.json';
-const read = (p: string): Summary | null => (existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as Summary) : null);
-const quick = read(quickPath);
-const full = read(fullPath);
-if (!quick && !full) throw new Error(`neither ${quickPath} nor ${fullPath} exists: run reproduce first`);
+// Arguments: QUICK_SUMMARY FULL_SUMMARY, each a comma-separated list of summary.json files whose
+// experiments are merged (a later file's experiment replaces an earlier one with the same id), so
+// that an experiment added later can be measured alone and joined to a whole run.
+const quickPaths = (process.argv[2] ?? 'out/reproduce-quick/summary.json').split(',');
+const fullPaths = (process.argv[3] ?? 'out/reproduce/summary.json').split(',');
+function read(paths: string[]): Summary | null {
+  const docs = paths.filter((p) => existsSync(p)).map((p) => JSON.parse(readFileSync(p, 'utf8')) as Summary);
+  if (docs.length === 0) return null;
+  const merged: Summary = { ...docs[0], experiments: [] };
+  for (const d of docs) for (const e of d.experiments) merged.experiments = [...merged.experiments.filter((x) => x.id !== e.id), e];
+  return merged;
+}
+const quick = read(quickPaths);
+const full = read(fullPaths);
+if (!quick && !full) throw new Error(`none of ${[...quickPaths, ...fullPaths].join(', ')} exists: run reproduce first`);
 
 /** Worst measured value of one expectation over its rows, and how many rows passed. */
 function worst(rows: Row[]): string {

@@ -39,7 +39,7 @@ test('reproduce c3 --quick passes with the built-in experiments; the must-shows 
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   assert.equal(summary.pass, true);
   const ids = summary.experiments.map((e: { id: string }) => e.id);
-  for (const id of ['c3-s2-table', 'c3-eps-path-s2', 'c3-init-scale', 'c3-kkt-points']) assert.ok(ids.includes(id), id);
+  for (const id of ['c3-s2-table', 'c3-eps-path-s2', 'c3-init-scale', 'c3-kkt-points', 'c3-synthetic']) assert.ok(ids.includes(id), id);
   type Row = { expectation: string; run: string; measured: number; pass: boolean };
   const table = summary.experiments.find((e: { id: string }) => e.id === 'c3-s2-table').expectations as Row[];
   const must = table.filter((x) => x.expectation === 'diagonal-16.8745');
