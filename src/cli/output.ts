@@ -1,4 +1,12 @@
+import { InputError } from '../errors.ts';
 import type { Measurement } from '../metrics/measure.ts';
+
+/** An integer flag ≥ min, or an InputError naming the flag. */
+export function intFlag(name: string, text: string, min: number): number {
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isInteger(v) || v < min) throw new InputError(`invalid --${name} "${text}": must be an integer ≥ ${min}`, name);
+  return v;
+}
 
 /** JSON.stringify with non-finite numbers written as null (JSON has no NaN/Infinity) — documented in the README. */
 export function toJson(value: unknown, indent?: number): string {

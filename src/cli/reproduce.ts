@@ -5,14 +5,13 @@ import { join, dirname } from 'node:path';
 import { loadExperiments, selectExperiments, writeExperiment, writeSummary, type RunProvenance } from '../node/experiments.ts';
 import { assembleExperiment, planExperiment, type ExperimentResult, type PlannedRun, type RunResult } from '../experiments/runner.ts';
 import type { ExperimentConfig } from '../experiments/schema.ts';
-import { loadData } from '../node/load-data.ts';
-import type { Dataset } from '../data/dataset.ts';
+import { cachingLoader } from '../node/load-data.ts';
+import { intFlag } from './output.ts';
 import { RunStore, DEFAULT_STORE_PATH } from '../node/store.ts';
 import { codeVersion } from '../node/code-version.ts';
 import { runPool, type PoolJob } from '../node/pool.ts';
 import { stringifyExact } from '../util/exact-json.ts';
-import { formatMeasured as fmt, reportHtml } from '../report/html.ts';
-import { InputError } from '../errors.ts';
+import { formatMeasured as fmt, formatSeconds, reportHtml } from '../report/html.ts';
 import { parseTrainConfig } from '../train/config.ts';
 import { modelFromConfig } from '../train/from-config.ts';
 
@@ -25,12 +24,6 @@ export interface ReproduceFlags {
   store?: string;
 }
 
-function duration(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  if (s < 60) return `${Math.round(s)} s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m} min ${String(Math.round(s - 60 * m)).padStart(2, '0')} s` : `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
-}
 
 /** The store key of a planned run: its plan (config, seed, references, evaluation) and the code version. */
 export function runKey(plan: PlannedRun, version: string): string {
@@ -64,11 +57,7 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
   const quick = flags.quick === true;
   const selected = selectExperiments(loadExperiments(flags.experiments), names);
   const out = flags.out ?? join('out', quick ? 'reproduce-quick' : 'reproduce');
-  let jobsN = availableParallelism();
-  if (flags.jobs !== undefined) {
-    jobsN = Number(flags.jobs);
-    if (flags.jobs.trim() === '' || !Number.isInteger(jobsN) || jobsN < 1) throw new InputError(`invalid --jobs "${flags.jobs}": must be an integer ≥ 1`, 'jobs');
-  }
+  const jobsN = flags.jobs !== undefined ? intFlag('jobs', flags.jobs, 1) : availableParallelism();
   const log = (s: string): void => {
     process.stderr.write(s + '\n');
   };
@@ -84,12 +73,7 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
   process.on('SIGINT', onSigint);
   try {
     // 1. Plan every run (validates all configs before anything long starts).
-    const dataCache = new Map<string, Dataset>();
-    const load = (spec: string): Dataset => {
-      let d = dataCache.get(spec);
-      if (!d) dataCache.set(spec, (d = loadData(spec)));
-      return d;
-    };
+    const load = cachingLoader();
     const jobs: Job[] = [];
     for (const exp of selected) {
       for (const plan of await planExperiment(exp, quick, load)) {
@@ -146,7 +130,7 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
       const left = rate > 0 && elapsed >= 5 && frac >= 0.01 ? (totalSteps - doneSteps) / rate : NaN;
       const width = 24;
       const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
-      const line = `  [${bar}] ${(100 * frac).toFixed(0).padStart(3)}% · runs ${finished}/${pending.length} · ${duration((now - tRun) / 1000)} elapsed · ${finished === pending.length ? 'done' : Number.isFinite(left) ? `~${duration(left)} left` : 'estimating time left'}`;
+      const line = `  [${bar}] ${(100 * frac).toFixed(0).padStart(3)}% · runs ${finished}/${pending.length} · ${formatSeconds((now - tRun) / 1000)} elapsed · ${finished === pending.length ? 'done' : Number.isFinite(left) ? `~${formatSeconds(left)} left` : 'estimating time left'}`;
       if (tty) process.stderr.write(`\r${line}\x1b[K`);
       else log(line);
     };
@@ -244,7 +228,7 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
       lines.push(`${exp.claim.padEnd(5)}  ${exp.id.padEnd(30)}  ${`${result.table.filter((r) => r.pass).length}/${result.table.length}`.padEnd(12)}  ${result.pass ? 'pass' : 'FAIL'}`);
     lines.push('', 'claim  experiments  expectations  result', '-----  -----------  ------------  ------');
     for (const c of claims) lines.push(`${c.claim.padEnd(5)}  ${String(c.experiments).padEnd(11)}  ${`${c.passed}/${c.expectations}`.padEnd(12)}  ${c.pass ? 'pass' : 'FAIL'}`);
-    lines.push('', `${pass ? 'All claims reproduced' : stop ? 'Interrupted' : 'Some expectations failed'} in ${duration(seconds)} (${reused} of ${jobs.length} runs reused); report: ${join(out, 'report.html')}`);
+    lines.push('', `${pass ? 'All claims reproduced' : stop ? 'Interrupted' : 'Some expectations failed'} in ${formatSeconds(seconds)} (${reused} of ${jobs.length} runs reused); report: ${join(out, 'report.html')}`);
     process.stdout.write(lines.join('\n') + '\n');
     if (stop) return 130;
     return pass ? 0 : 1;

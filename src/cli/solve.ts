@@ -3,7 +3,7 @@ import { loadData } from '../node/load-data.ts';
 import { solve } from '../solvers/index.ts';
 import type { ProblemKind, SolverResult } from '../solvers/types.ts';
 import { parseNormExponent, formatNormExponent, dualExponent } from '../linalg/norms.ts';
-import { toJson } from './output.ts';
+import { intFlag, toJson } from './output.ts';
 import { INTERPOLATION_ARCHITECTURES, type InterpolationArchitecture, type InterpolationNormResult } from '../solvers/interpolation-norm.ts';
 
 export interface SolveFlags {
@@ -68,11 +68,6 @@ function c3Fields(r: SolverResult): Record<string, unknown> {
   };
 }
 
-function intFlag(name: string, text: string, min: number): number {
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isInteger(v) || v < min) throw new InputError(`invalid --${name} "${text}": must be an integer ≥ ${min}`, name);
-  return v;
-}
 
 function fmt(v: number): string {
   const a = Math.abs(v);

@@ -83,3 +83,13 @@ export function loadData(text: string, options: LoadOptions = {}): Dataset {
   }
   return data;
 }
+
+/** A {@link loadData} that loads each `--data` value once and returns the same Dataset afterwards. */
+export function cachingLoader(options: LoadOptions = {}): (text: string) => Dataset {
+  const cache = new Map<string, Dataset>();
+  return (text) => {
+    let data = cache.get(text);
+    if (!data) cache.set(text, (data = loadData(text, options)));
+    return data;
+  };
+}

@@ -4,21 +4,15 @@
  * travel as exact JSON, so the results do not depend on N or on which worker ran what.
  */
 import { Worker } from 'node:worker_threads';
-import { executeRun, type PlannedRun, type RunResult } from '../experiments/runner.ts';
-import type { SolverResult } from '../solvers/types.ts';
+import type { RunResult } from '../experiments/runner.ts';
 import type { TrainCheckpoint } from '../train/trainer.ts';
 import { parseExact, stringifyExact } from '../util/exact-json.ts';
 import { InputError } from '../errors.ts';
-import { loadData } from './load-data.ts';
-import type { Dataset } from '../data/dataset.ts';
+import { createRunExecutor, type RunRequest } from './run-exec.ts';
 import type { WorkerMessage, WorkerRequest } from './run-worker.ts';
 
-export interface PoolJob {
+export interface PoolJob extends RunRequest {
   id: number;
-  plan: PlannedRun;
-  resumeFrom: TrainCheckpoint | null;
-  /** Checkpoint every this many steps. */
-  checkpointEvery: number;
 }
 
 export interface PoolCallbacks {
@@ -90,37 +84,14 @@ export async function runPool(list: PoolJob[], jobs: number, cb: PoolCallbacks, 
   if (failure) throw failure;
 }
 
-/** jobs = 1: the same runs in this thread, in order. */
+/** jobs = 1: the same runs in this thread, in order, through the same executor as the workers. */
 async function runHere(list: PoolJob[], cb: PoolCallbacks, shouldStop: () => boolean): Promise<void> {
-  const cache = new Map<string, Dataset>();
-  const load = (spec: string): Dataset => {
-    let d = cache.get(spec);
-    if (!d) cache.set(spec, (d = loadData(spec)));
-    return d;
-  };
-  const solveCache = new Map<string, Promise<SolverResult>>();
+  const run = createRunExecutor();
   for (const job of list) {
     if (shouldStop()) return;
     cb.onStart?.(job.id);
-    let lastTick = 0;
     try {
-      const result = await executeRun(
-        job.plan,
-        {
-          loadData: load,
-          shouldStop,
-          onStep: (step, total) => {
-            const now = Date.now();
-            if (now - lastTick > 200 || step === total) {
-              lastTick = now;
-              cb.onStep?.(job.id, step, total);
-            }
-          },
-          resumeFrom: job.resumeFrom,
-          checkpoint: { everySteps: job.checkpointEvery, save: (cp) => cb.onCheckpoint?.(job.id, cp) },
-        },
-        solveCache,
-      );
+      const result = await run(job, { shouldStop, onStep: (step, total) => cb.onStep?.(job.id, step, total), onCheckpoint: (cp) => cb.onCheckpoint?.(job.id, cp) });
       cb.onDone(job.id, result);
     } catch (e) {
       cb.onError?.(job.id, e as Error);

@@ -5,13 +5,11 @@
  * ADVBIAS_KERNELS=js).
  */
 import { parentPort } from 'node:worker_threads';
-import { executeRun, type PlannedRun } from '../experiments/runner.ts';
-import type { SolverResult } from '../solvers/types.ts';
+import type { PlannedRun } from '../experiments/runner.ts';
 import type { TrainCheckpoint } from '../train/trainer.ts';
 import { useWasmKernels, wasmKernelsSupported } from '../linalg/wasm/backend.ts';
 import { parseExact, stringifyExact } from '../util/exact-json.ts';
-import { loadData } from './load-data.ts';
-import type { Dataset } from '../data/dataset.ts';
+import { createRunExecutor } from './run-exec.ts';
 
 /** main → worker */
 export type WorkerRequest = { type: 'run'; id: number; plan: string; resumeFrom: string | null; checkpointEvery: number } | { type: 'stop' };
@@ -27,13 +25,7 @@ const port = parentPort;
 if (!port) throw new Error('run-worker.ts must run in a worker thread');
 
 let stop = false;
-const dataCache = new Map<string, Dataset>();
-const load = (spec: string): Dataset => {
-  let d = dataCache.get(spec);
-  if (!d) dataCache.set(spec, (d = loadData(spec)));
-  return d;
-};
-const solveCache = new Map<string, Promise<SolverResult>>();
+const run = createRunExecutor();
 const queue: Extract<WorkerRequest, { type: 'run' }>[] = [];
 let busy = false;
 
@@ -42,25 +34,14 @@ async function work(): Promise<void> {
   busy = true;
   while (queue.length > 0) {
     const req = queue.shift()!;
-    const plan = parseExact<PlannedRun>(req.plan);
-    let lastTick = 0;
     try {
-      const result = await executeRun(
-        plan,
+      const result = await run(
+        { plan: parseExact<PlannedRun>(req.plan), resumeFrom: req.resumeFrom ? parseExact<TrainCheckpoint>(req.resumeFrom) : null, checkpointEvery: req.checkpointEvery },
         {
-          loadData: load,
           shouldStop: () => stop,
-          onStep: (step, total) => {
-            const now = Date.now();
-            if (now - lastTick > 200 || step === total) {
-              lastTick = now;
-              port!.postMessage({ type: 'step', id: req.id, step, total } satisfies WorkerMessage);
-            }
-          },
-          resumeFrom: req.resumeFrom ? parseExact<TrainCheckpoint>(req.resumeFrom) : null,
-          checkpoint: { everySteps: req.checkpointEvery, save: (cp) => port!.postMessage({ type: 'checkpoint', id: req.id, step: cp.step, state: stringifyExact(cp) } satisfies WorkerMessage) },
+          onStep: (step, total) => port!.postMessage({ type: 'step', id: req.id, step, total } satisfies WorkerMessage),
+          onCheckpoint: (cp) => port!.postMessage({ type: 'checkpoint', id: req.id, step: cp.step, state: stringifyExact(cp) } satisfies WorkerMessage),
         },
-        solveCache,
       );
       port!.postMessage({ type: 'done', id: req.id, result: stringifyExact(result) } satisfies WorkerMessage);
     } catch (e) {

@@ -29,6 +29,7 @@ import type { Dataset } from '../data/dataset.ts';
 import { dualExponent, lpNorm, steepestAscent } from '../linalg/norms.ts';
 import { Rng } from '../linalg/rng.ts';
 import { nnlsGram } from '../metrics/kkt.ts';
+import { directionError } from '../metrics/direction.ts';
 import type { KktResiduals, SolverResult } from './types.ts';
 import { ConeProgram, addNormEpigraph, conicInfeasible, conicSolved, emptyResult, signedExamples, solveConic, unit } from './svm-q.ts';
 import { CsrBuilder, solveWithHighs } from './svm.ts';
@@ -643,11 +644,7 @@ export function zeroSmallCoordinates(T: PredictorTransform, beta: Float64Array, 
   return out;
 }
 
-function oneMinusCos(a: Float64Array, b: Float64Array): number {
-  let s = 0;
-  for (let j = 0; j < a.length; j++) s += (a[j] - b[j]) ** 2;
-  return s / 2;
-}
+const oneMinusCos = (a: ArrayLike<number>, b: ArrayLike<number>): number => directionError(a, b).oneMinusCos;
 
 /**
  * Solve (C3) — see the module comment. Statuses: 'eps-too-large' for ε ≥ γ_q*, 'not-separable',
@@ -766,7 +763,7 @@ export async function interpolationNormSolve(data: Dataset, options: Interpolati
         for (const v of mod) top = Math.max(top, v);
         // The uniform start smooths broadly at first; the others start sharp, to stay near their start.
         delta = Number.isNaN(delta) ? (s === 0 ? 0.1 : 1e-3) * top : Math.max(delta / 4, 1e-8 * top);
-        const change = beta === null ? Infinity : Math.sqrt(oneMinusCos(unit(beta), unit(out.beta)) * 2);
+        const change = beta === null ? Infinity : Math.sqrt(oneMinusCos(beta, out.beta) * 2);
         beta = out.beta;
         for (let k = 0; k < d; k++) w[k] = Math.pow(mod[k] + delta, r - 1);
         if (change < 1e-10 && delta <= 1e-8 * top) break;
@@ -808,7 +805,7 @@ export async function interpolationNormSolve(data: Dataset, options: Interpolati
       notes.push(`cross-check failed: ${cp.message}`);
     } else {
       const gap = Math.abs(cp.objective - best.objective) / best.objective;
-      const dirGap = Math.sqrt(2 * oneMinusCos(unit(cp.beta), best.direction));
+      const dirGap = Math.sqrt(2 * oneMinusCos(cp.beta, best.direction));
       result.crossCheck = { solver: 'highs-cutting-plane', objective: cp.objective, lowerBound: cp.lowerBound, relativeObjectiveGap: gap, directionGap: dirGap, message: cp.message };
       notes.push(`cross-check (${cp.message}): objective gap ${gap.toExponential(2)}, direction gap ${dirGap.toExponential(2)}`);
       if (!(gap <= C3_CROSS_CHECK_TOLERANCE)) {
