@@ -16,8 +16,7 @@ import type { Measurement } from '../metrics/measure.ts';
 import { directionError } from '../metrics/direction.ts';
 import { dualExponent, formatNormExponent } from '../linalg/norms.ts';
 import { s2C3Answer, s2DeepLinearAnswer } from './s2-answers.ts';
-import { architectureOfModel, predictorKkt, predictorTransform, type InterpolationNormResult } from '../solvers/interpolation-norm.ts';
-import { signedExamples } from '../solvers/svm-q.ts';
+import { architectureOfModel, type InterpolationNormResult } from '../solvers/interpolation-norm.ts';
 import type { EvaluationConfig, ExperimentConfig, Expectation, RunMetric } from './schema.ts';
 import { InputError } from '../errors.ts';
 
@@ -229,23 +228,18 @@ function runMetrics(run: Omit<RunResult, 'metrics' | 'seconds'>, c: TrainConfig,
     const ans = s2DeepLinearAnswer(isAdversarial(c) ? perturbationNorm(c) : 2, isAdversarial(c) ? c.eps : 0);
     if (ans) m.closedFormAngleErrorDeg = Math.abs(Math.atan2(f.predictor[1], f.predictor[0]) * DEG - ans.angleDeg);
   }
-  // Claim C3: the predictor-space KKT residual of the trained β, its margin against the best local
-  // solution, the nearest local solution, THEORY §8's S2 answers.
+  // Claim C3: the predictor-space KKT residual of the trained β (measured in the final row), its
+  // margin against the best local solution, the nearest local solution, THEORY §8's S2 answers.
   const arch = architectureOfModel(c.model);
-  if (arch !== null && f.predictor && c.depth >= 2) {
-    const ex = signedExamples(data);
-    if (ex.ok) {
-      const p = isAdversarial(c) ? perturbationNorm(c) : 2;
-      const eps = isAdversarial(c) ? c.eps : 0;
-      const k = predictorKkt(ex.Z, ex.n, ex.d, predictorTransform(arch, ex.d), c.depth, dualExponent(p), eps, f.predictor);
-      const res = Math.max(k.stationarity, k.complementarity);
-      if (Number.isFinite(res)) m.predictorKktResidual = res;
-      if (run.reference && Number.isFinite(k.margin)) m.predictorMarginRatio = k.margin / run.reference.margin;
-      if (run.reference?.local && run.reference.local.length > 0) m.localSolutionAngleDeg = Math.min(...run.reference.local.map((s) => angleBetween(f.predictor, s.direction)));
-      if (/^s2(-mirrored)?$/.test(c.data)) {
-        const ans = s2C3Answer(arch, c.depth, p, eps);
-        if (ans !== null) m.closedFormAngleErrorDeg = Math.abs(Math.atan2(f.predictor[1], f.predictor[0]) * DEG - ans);
-      }
+  if (arch !== null && f.predictor && f.predictorKkt) {
+    const k = f.predictorKkt;
+    const res = Math.max(k.stationarity, k.complementarity);
+    if (Number.isFinite(res)) m.predictorKktResidual = res;
+    if (run.reference && Number.isFinite(k.margin)) m.predictorMarginRatio = k.margin / run.reference.margin;
+    if (run.reference?.local && run.reference.local.length > 0) m.localSolutionAngleDeg = Math.min(...run.reference.local.map((s) => angleBetween(f.predictor, s.direction)));
+    if (/^s2(-mirrored)?$/.test(c.data)) {
+      const ans = s2C3Answer(arch, c.depth, isAdversarial(c) ? perturbationNorm(c) : 2, isAdversarial(c) ? c.eps : 0);
+      if (ans !== null) m.closedFormAngleErrorDeg = Math.abs(Math.atan2(f.predictor[1], f.predictor[0]) * DEG - ans);
     }
   }
   if (f.predictor && extra.kernel) {

@@ -187,14 +187,13 @@ export class Measurer {
     };
 
     if (this.kkt) row.kkt = this.measureKkt(thetaHat, adversarial ? this.Xadv : data.X);
-    if (this.c3) {
-      this.evaluator.predictor(thetaHat, this.beta);
-      const k = predictorKkt(this.c3.Z, n, d, this.c3.T, model.order, this.c3.q, this.c3.eps, this.beta);
-      row.predictorKkt = { stationarity: k.stationarity, complementarity: k.complementarity, margin: k.margin };
-    }
 
     if (model.linearInX && data.binary && model.predictor) {
       this.evaluator.predictor(thetaHat, this.beta);
+      if (this.c3) {
+        const k = predictorKkt(this.c3.Z, n, d, this.c3.T, model.order, this.c3.q, this.c3.eps, this.beta);
+        row.predictorKkt = { stationarity: k.stationarity, complementarity: k.complementarity, margin: k.margin };
+      }
       unitVector(this.beta, this.betaUnit);
       if (this.attackConfig.kind !== 'none' && this.attackConfig.eps > 0) {
         // Exact worst case (THEORY §3): y⟨β, x + δ*⟩ = z·β − ε‖β‖_q.
