@@ -3,7 +3,8 @@ import type { Dataset } from '../data/dataset.ts';
 import type { Rng } from '../linalg/rng.ts';
 
 /** Names of the training perturbations. */
-export type AttackKind = 'none' | 'exact' | 'fgsm' | 'fgm' | 'pgd';
+/** A registered attack kind (see `ATTACK_KINDS`). */
+export type AttackKind = string;
 
 /** Settings of a perturbation (THEORY §3). */
 export interface AttackConfig {
@@ -18,6 +19,12 @@ export interface AttackConfig {
   readonly stepSize: number;
   /** PGD: start from a uniformly drawn point of the ball (seeded, independent of θ). */
   readonly randomStart: boolean;
+  /**
+   * Optional input box [lo, hi]: perturbed points x_i + δ_i are kept in [lo, hi]^d (FGSM/FGM: clipped
+   * after the step; PGD: after every projection onto the ball, as in Madry et al.'s code). Absent or
+   * null: no box. Not for `exact` (the closed form has no box).
+   */
+  readonly clip?: readonly [number, number] | null;
 }
 
 /**

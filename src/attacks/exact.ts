@@ -3,6 +3,8 @@ import type { Attack, AttackConfig } from './attack.ts';
 import { InputError } from '../errors.ts';
 import { steepestAscent } from '../linalg/norms.ts';
 import { checkModelData, rowCount, rowIndex, zeroRows } from './fgm.ts';
+import type { AttackDescriptor } from './descriptor.ts';
+import { epsField, pField } from './fields.ts';
 
 /**
  * Exact ℓp worst case for f = ⟨β(θ), x⟩ with labels ±1: δ_i* = argmin_{‖δ‖_p ≤ ε} y_i⟨β, x_i + δ⟩
@@ -43,3 +45,11 @@ export function createExact(config: AttackConfig): Attack {
     },
   };
 }
+
+export const exactDescriptor: AttackDescriptor = {
+  kind: 'exact',
+  summary: 'exact worst case −εy s_p(β) (linear-in-x models)',
+  fields: { p: pField, eps: epsField },
+  traits: { fixedNorm: null, needsLinearInX: true, perturbs: true },
+  create: createExact,
+};

@@ -8,6 +8,8 @@ import { hasBatch } from '../models/model.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { InputError } from '../errors.ts';
 import { steepestAscent } from '../linalg/norms.ts';
+import type { AttackDescriptor } from './descriptor.ts';
+import { clipField, epsField, pField } from './fields.ts';
 
 /**
  * Rows per batched pass of the gradient attacks (models with batch methods): FGM/FGSM take one
@@ -229,6 +231,18 @@ export function zeroRows(delta: Float64Array, d: number, n: number, indices: Int
 }
 
 /**
+ * Keeps x + δ in the box [lo, hi]^d: δ_j ← min(max(δ_j, lo − x_j), hi − x_j) for the d entries of δ
+ * at `o` and of x at `row` (the offset of the nearest point of the box, per coordinate).
+ */
+export function clipOffset(delta: Float64Array, o: number, X: Float64Array, row: number, d: number, lo: number, hi: number): void {
+  for (let j = 0; j < d; j++) {
+    const x = X[row + j];
+    const v = delta[o + j];
+    delta[o + j] = v < lo - x ? lo - x : v > hi - x ? hi - x : v;
+  }
+}
+
+/**
  * FGM: δ_i = ε·s_p(−∇_x m(θ; x_i)), one steepest-descent step on the margin in the ℓp geometry, so
  * ⟨−∇_x m, δ_i⟩ = ε‖∇_x m‖_q and ‖δ_i‖_p = ε (δ_i = 0 where the gradient vanishes).
  * Models with batch methods (and no β shortcut) get ∇_x m from one batched forward/backward pass per
@@ -241,6 +255,7 @@ export function zeroRows(delta: Float64Array, d: number, n: number, indices: Int
  */
 export function createFgm(config: AttackConfig): Attack {
   const { p, eps } = config;
+  const box = config.clip ?? null;
   const s = new MarginScratch();
   return {
     config,
@@ -266,6 +281,7 @@ export function createFgm(config: AttackConfig): Attack {
             for (let j = 0; j < d; j++) G[go + j] = -G[go + j];
             steepestAscent(G, p, delta, d, go, i * d);
             for (let j = 0; j < d; j++) delta[i * d + j] *= eps;
+            if (box) clipOffset(delta, i * d, data.X, i * d, d, box[0], box[1]);
           }
         }
         return;
@@ -277,7 +293,16 @@ export function createFgm(config: AttackConfig): Attack {
         for (let j = 0; j < d; j++) g[j] = -g[j];
         steepestAscent(g, p, delta, d, 0, i * d);
         for (let j = 0; j < d; j++) delta[i * d + j] *= eps;
+        if (box) clipOffset(delta, i * d, data.X, i * d, d, box[0], box[1]);
       }
     },
   };
 }
+
+export const fgmDescriptor: AttackDescriptor = {
+  kind: 'fgm',
+  summary: 'fast gradient method, one ε·s_p step (any p)',
+  fields: { p: pField, eps: epsField, clip: clipField },
+  traits: { fixedNorm: null, needsLinearInX: false, perturbs: true },
+  create: createFgm,
+};

@@ -1,6 +1,8 @@
 /** FGSM, the fast gradient sign method (Goodfellow et al. 2015; THEORY §3). */
 import type { Attack, AttackConfig } from './attack.ts';
 import { createFgm } from './fgm.ts';
+import type { AttackDescriptor } from './descriptor.ts';
+import { clipField, epsField, pField } from './fields.ts';
 
 /**
  * FGSM: δ_i = −ε·sign(∇_x m(θ; x_i)) = ε·s_∞(−∇_x m), sign(0) = 0. It is FGM with p = ∞: FGSM is
@@ -11,3 +13,11 @@ import { createFgm } from './fgm.ts';
 export function createFgsm(config: AttackConfig): Attack {
   return createFgm(config);
 }
+
+export const fgsmDescriptor: AttackDescriptor = {
+  kind: 'fgsm',
+  summary: 'fast gradient sign method, ℓ∞ (p must be inf)',
+  fields: { p: { ...pField, help: 'perturbation norm: inf only (FGSM is the ℓ∞ attack; use fgm for other p)' }, eps: epsField, clip: clipField },
+  traits: { fixedNorm: Infinity, needsLinearInX: false, perturbs: true },
+  create: createFgsm,
+};

@@ -1,14 +1,19 @@
 /**
- * Attack registry: validation of attack settings at the boundary and construction by kind.
+ * Attack registry: every attack kind's descriptor, validation of attack settings at the boundary,
+ * and construction by kind. A new attack is its own file (the attack and its descriptor), one line
+ * in {@link ATTACKS} and its test.
  */
 import type { Attack, AttackConfig, AttackKind } from './attack.ts';
+import type { AttackDescriptor } from './descriptor.ts';
 import { InputError } from '../errors.ts';
 import { parseNormExponent } from '../linalg/norms.ts';
-import { createExact } from './exact.ts';
-import { createFgm } from './fgm.ts';
-import { createFgsm } from './fgsm.ts';
-import { createNone } from './none.ts';
-import { createPgd } from './pgd.ts';
+import { DescriptorFamily, nestedNameOf } from '../kinds/descriptor.ts';
+import { exactDescriptor } from './exact.ts';
+import { fgmDescriptor } from './fgm.ts';
+import { fgsmDescriptor } from './fgsm.ts';
+import { noneDescriptor } from './none.ts';
+import { pgdDescriptor } from './pgd.ts';
+import { clipField, epsField, pField, randomStartField, stepSizeField, stepsField } from './fields.ts';
 
 export type { Attack, AttackConfig, AttackKind } from './attack.ts';
 export { createExact } from './exact.ts';
@@ -17,10 +22,38 @@ export { createFgsm } from './fgsm.ts';
 export { createNone } from './none.ts';
 export { createPgd } from './pgd.ts';
 
-/** The attack kinds, in the order error messages list them. */
-export const ATTACK_KINDS: readonly AttackKind[] = ['none', 'exact', 'fgsm', 'fgm', 'pgd'];
+export type { AttackDescriptor, AttackTraits } from './descriptor.ts';
 
-const FIELDS = ['kind', 'p', 'eps', 'steps', 'stepSize', 'randomStart'] as const;
+/** Every attack kind, in the order error messages list them. */
+export const ATTACKS = new DescriptorFamily<AttackDescriptor>('attack', [noneDescriptor, exactDescriptor, fgsmDescriptor, fgmDescriptor, pgdDescriptor], [pField, epsField, stepsField, stepSizeField, randomStartField, clipField]);
+
+/** The attack kinds, in the order error messages list them. */
+export const ATTACK_KINDS: readonly AttackKind[] = ATTACKS.kinds;
+
+/** The descriptor of a registered attack kind; InputError naming `field` for an unknown one. */
+export function attackDescriptor(kind: unknown, field = 'attack'): AttackDescriptor {
+  const d = ATTACKS.find(kind);
+  if (!d) throw new InputError(`unknown attack ${show(kind)} (allowed: ${ATTACK_KINDS.join(', ')})`, field);
+  return d;
+}
+
+/**
+ * The perturbation norm p an attack works in: its kind's fixed norm (FGSM: ∞) or its `p`. The one
+ * place that knows "FGSM means p = ∞".
+ */
+export function perturbationNormOf(attack: { readonly kind: string; readonly p: number }): number {
+  return ATTACKS.find(attack.kind)?.traits.fixedNorm ?? attack.p;
+}
+
+/** The radius an attack perturbs with: ε, or 0 for kinds that do not perturb (none). */
+export function perturbationRadiusOf(attack: { readonly kind: string; readonly eps: number }): number {
+  return ATTACKS.find(attack.kind)?.traits.perturbs === false ? 0 : attack.eps;
+}
+
+const FIELDS = ['kind', 'p', 'eps', 'steps', 'stepSize', 'randomStart', 'clip'] as const;
+
+/** Configs that passed {@link validateAttackConfig} (so that `createAttack` does not check them again). */
+const validated = new WeakSet<AttackConfig>();
 
 /** PGD steps when none are given. */
 export const DEFAULT_PGD_STEPS = 10;
@@ -70,33 +103,35 @@ export function validateAttackConfig(raw: unknown): AttackConfig {
     if (!(FIELDS as readonly string[]).includes(key)) fail(key, `is not an attack setting; allowed: ${FIELDS.join(', ')}`);
   }
 
+  if (validated.has(raw as AttackConfig)) return raw as AttackConfig;
   const kind = r.kind;
-  if (typeof kind !== 'string' || !(ATTACK_KINDS as readonly string[]).includes(kind)) {
-    fail('kind', `must be one of ${ATTACK_KINDS.join(', ')}, got ${show(kind)}`);
-  }
-  const k = kind as AttackKind;
+  const desc = ATTACKS.find(kind);
+  if (desc === undefined) fail('kind', `must be one of ${ATTACK_KINDS.join(', ')}, got ${show(kind)}`);
+  const k = desc.kind;
+  const fixedNorm = desc.traits.fixedNorm;
 
   let p: number;
-  if (r.p === undefined) p = k === 'fgsm' ? Infinity : 2;
+  if (r.p === undefined) p = fixedNorm ?? 2;
   else {
     p = typeof r.p === 'number' || typeof r.p === 'string' ? parseNormExponent(r.p) : NaN;
     if (Number.isNaN(p)) fail('p', `must be a number ≥ 1 or "inf", got ${show(r.p)}`);
   }
-  if (k === 'fgsm' && p !== Infinity) {
-    fail('p', `must be inf for kind fgsm (FGSM is the ℓ∞ attack; use kind fgm for other p), got ${show(r.p)}`);
+  if (fixedNorm !== null && p !== fixedNorm) {
+    fail('p', `must be ${fixedNorm === Infinity ? 'inf' : fixedNorm} for kind ${k} (${k === 'fgsm' ? 'FGSM is the ℓ∞ attack; use kind fgm for other p' : 'its norm is fixed'}), got ${show(r.p)}`);
   }
 
   let eps: number;
-  if (r.eps === undefined && k === 'none') eps = 0;
+  if (r.eps === undefined && !desc.traits.perturbs) eps = 0;
   else {
     if (typeof r.eps !== 'number' || !Number.isFinite(r.eps) || r.eps < 0) {
-      fail('eps', `must be a finite number ≥ 0${k === 'none' ? '' : ` (required for kind ${k})`}, got ${show(r.eps)}`);
+      fail('eps', `must be a finite number ≥ 0${desc.traits.perturbs ? ` (required for kind ${k})` : ''}, got ${show(r.eps)}`);
     }
     eps = r.eps;
   }
 
   let steps: number;
-  if (r.steps === undefined) steps = k === 'pgd' ? DEFAULT_PGD_STEPS : 1;
+  const iterative = nestedNameOf(desc, 'attackSteps') !== null;
+  if (r.steps === undefined) steps = iterative ? DEFAULT_PGD_STEPS : 1;
   else {
     if (typeof r.steps !== 'number' || !Number.isInteger(r.steps) || r.steps < 1) {
       fail('steps', `must be an integer ≥ 1, got ${show(r.steps)}`);
@@ -107,7 +142,7 @@ export function validateAttackConfig(raw: unknown): AttackConfig {
   let stepSize: number;
   if (r.stepSize === undefined) {
     if (eps === 0) stepSize = 1;
-    else stepSize = k === 'pgd' ? (DEFAULT_PGD_STEP_FACTOR * eps) / steps : eps;
+    else stepSize = iterative ? (DEFAULT_PGD_STEP_FACTOR * eps) / steps : eps;
   } else {
     if (typeof r.stepSize !== 'number' || !Number.isFinite(r.stepSize) || r.stepSize <= 0) {
       fail('stepSize', `must be a finite number > 0, got ${show(r.stepSize)}`);
@@ -118,11 +153,25 @@ export function validateAttackConfig(raw: unknown): AttackConfig {
   let randomStart = false;
   if (r.randomStart !== undefined) {
     if (typeof r.randomStart !== 'boolean') fail('randomStart', `must be true or false, got ${show(r.randomStart)}`);
-    if (r.randomStart && k !== 'pgd') fail('randomStart', `applies only to kind pgd, got true for kind ${k}`);
+    if (r.randomStart && desc.fields.randomStart === undefined) fail('randomStart', `applies only to kind ${ATTACKS.kindsTaking('randomStart').join(', ')}, got true for kind ${k}`);
     randomStart = r.randomStart;
   }
 
-  return Object.freeze({ kind: k, p, eps, steps, stepSize, randomStart });
+  let clip: readonly [number, number] | null = null;
+  if (r.clip !== undefined && r.clip !== null) {
+    const c = r.clip;
+    if (!Array.isArray(c) || c.length !== 2 || !c.every((v) => typeof v === 'number' && Number.isFinite(v)) || !(c[0] < c[1])) {
+      fail('clip', `must be a box [lo, hi] of two finite numbers with lo < hi, got ${show(c)}`);
+    }
+    if (desc.fields.clip === undefined) {
+      fail('clip', `does not apply to kind ${k}${desc.traits.needsLinearInX ? ' (an input box breaks its closed form)' : ''}; kinds with a box: ${ATTACKS.kindsTaking('clip').join(', ')}`);
+    }
+    clip = Object.freeze([c[0], c[1]] as [number, number]);
+  }
+
+  const config: AttackConfig = Object.freeze({ kind: k, p, eps, steps, stepSize, randomStart, clip });
+  validated.add(config);
+  return config;
 }
 
 /**
@@ -132,16 +181,5 @@ export function validateAttackConfig(raw: unknown): AttackConfig {
  */
 export function createAttack(config: AttackConfig): Attack {
   const c = validateAttackConfig(config);
-  switch (c.kind) {
-    case 'none':
-      return createNone(c);
-    case 'exact':
-      return createExact(c);
-    case 'fgsm':
-      return createFgsm(c);
-    case 'fgm':
-      return createFgm(c);
-    case 'pgd':
-      return createPgd(c);
-  }
+  return attackDescriptor(c.kind).create(c);
 }

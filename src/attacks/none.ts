@@ -1,6 +1,7 @@
 /** The clean baseline: no perturbation. */
 import type { Attack, AttackConfig } from './attack.ts';
 import { zeroRows } from './fgm.ts';
+import type { AttackDescriptor } from './descriptor.ts';
 
 /** δ_i = 0 for every listed example (standard, non-adversarial training). */
 export function createNone(config: AttackConfig): Attack {
@@ -11,3 +12,11 @@ export function createNone(config: AttackConfig): Attack {
     },
   };
 }
+
+export const noneDescriptor: AttackDescriptor = {
+  kind: 'none',
+  summary: 'no perturbation (clean training)',
+  fields: {},
+  traits: { fixedNorm: null, needsLinearInX: false, perturbs: false },
+  create: createNone,
+};

@@ -2,7 +2,9 @@
 import type { Attack, AttackConfig } from './attack.ts';
 import { steepestAscent } from '../linalg/norms.ts';
 import { projectBall, sampleBall } from '../linalg/projections.ts';
-import { MarginScratch, checkModelData, marginInputGradient, marginInputGradientBatch, rowCount, rowIndex, zeroRows } from './fgm.ts';
+import type { AttackDescriptor } from './descriptor.ts';
+import { clipField, epsField, pField, randomStartField, stepSizeField, stepsField } from './fields.ts';
+import { MarginScratch, checkModelData, clipOffset, marginInputGradient, marginInputGradientBatch, rowCount, rowIndex, zeroRows } from './fgm.ts';
 
 /**
  * PGD with K = `steps` steps of size α = `stepSize`, iterated on the offset δ = x − x_i:
@@ -28,6 +30,7 @@ import { MarginScratch, checkModelData, marginInputGradient, marginInputGradient
  */
 export function createPgd(config: AttackConfig): Attack {
   const { p, eps, steps, stepSize, randomStart } = config;
+  const box = config.clip ?? null;
   const s = new MarginScratch();
   let x = new Float64Array(0);
   let dir = new Float64Array(0);
@@ -64,6 +67,7 @@ export function createPgd(config: AttackConfig): Attack {
             if (randomStart && rng !== null) {
               sampleBall(rng, p, eps, D, d, o);
               projectBall(p, D, null, eps, d, o);
+              if (box) clipOffset(D, o, X, rowIndex(indices, k0 + b) * d, d, box[0], box[1]);
             } else D.fill(0, o, o + d);
           }
           for (let step = 0; step < steps; step++) {
@@ -79,6 +83,7 @@ export function createPgd(config: AttackConfig): Attack {
               steepestAscent(G, p, dir, d, o, 0);
               for (let j = 0; j < d; j++) D[o + j] += stepSize * dir[j];
               projectBall(p, D, null, eps, d, o);
+              if (box) clipOffset(D, o, X, rowIndex(indices, k0 + b) * d, d, box[0], box[1]);
             }
           }
           for (let b = 0; b < c; b++) {
@@ -97,6 +102,7 @@ export function createPgd(config: AttackConfig): Attack {
           sampleBall(rng, p, eps, delta, d, row);
           // The sample is in the ball mathematically; projecting absorbs rounding in its scaling.
           projectBall(p, delta, null, eps, d, row);
+          if (box) clipOffset(delta, row, X, row, d, box[0], box[1]);
         } else delta.fill(0, row, row + d);
         for (let step = 0; step < steps; step++) {
           for (let j = 0; j < d; j++) x[j] = X[row + j] + delta[row + j];
@@ -105,8 +111,17 @@ export function createPgd(config: AttackConfig): Attack {
           steepestAscent(g, p, dir, d);
           for (let j = 0; j < d; j++) delta[row + j] += stepSize * dir[j];
           projectBall(p, delta, null, eps, d, row);
+          if (box) clipOffset(delta, row, X, row, d, box[0], box[1]);
         }
       }
     },
   };
 }
+
+export const pgdDescriptor: AttackDescriptor = {
+  kind: 'pgd',
+  summary: 'projected gradient descent, K steps of α·s_p in the ℓp ball',
+  fields: { p: pField, eps: epsField, steps: stepsField, stepSize: stepSizeField, randomStart: randomStartField, clip: clipField },
+  traits: { fixedNorm: null, needsLinearInX: false, perturbs: true },
+  create: createPgd,
+};

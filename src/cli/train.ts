@@ -4,7 +4,7 @@ import cliProgress from 'cli-progress';
 import { InputError } from '../errors.ts';
 import { parseTrainConfig, configToJson, type TrainConfig } from '../train/config.ts';
 import { trainOptionsFromConfig, attackStepSizeOf, lrDecayOf } from '../train/from-config.ts';
-import { autoReference, checkAdversarialSeparability, perturbationNorm } from '../train/reference.ts';
+import { autoReference, checkAdversarialSeparability, isAdversarial, perturbationNorm } from '../train/reference.ts';
 import { robustAccuracyCurve, type RobustAccuracyCurve } from '../attacks/evaluate.ts';
 import type { SolverResult } from '../solvers/types.ts';
 import { trainAsync, type TrainResult } from '../train/trainer.ts';
@@ -194,7 +194,7 @@ export function summaryText(c: TrainConfig, r: TrainResult, model: Model, data: 
     `  accuracy                 ${fmt(f.trainAccuracy, 4)} (clean)   ${fmt(f.robustAccuracy, 4)} (robust)`,
   ];
   if (f.attackGap !== undefined) lines.push(`  attack gap               ${fmt(f.attackGap)} (training attack vs exact worst case)`);
-  if (f.referenceAngleDeg !== undefined && c.reference === 'auto') lines.push(`  reference                auto: ${c.attack !== 'none' && c.eps > 0 ? `adversarial SVM (B), p = ${formatNormExponent(c.attack === 'fgsm' ? Infinity : c.p)}, ε = ${c.eps}` : 'ℓ2-SVM'}`);
+  if (f.referenceAngleDeg !== undefined && c.reference === 'auto') lines.push(`  reference                auto: ${isAdversarial(c) ? `adversarial SVM (B), p = ${formatNormExponent(perturbationNorm(c))}, ε = ${c.eps}` : 'ℓ2-SVM'}`);
   if (f.referenceAngleDeg !== undefined) lines.push(`  direction error          ${fmt(f.referenceAngleDeg)}° (1 − cos = ${fmt(f.referenceOneMinusCos)})`);
   if (f.predictor && f.predictor.length <= 8) {
     const ang = f.predictor.length === 2 ? `, angle ${fmt((Math.atan2(f.predictor[1], f.predictor[0]) * 180) / Math.PI)}°` : '';

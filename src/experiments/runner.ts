@@ -19,6 +19,8 @@ import { s2C3Answer, s2DeepLinearAnswer } from './s2-answers.ts';
 import { architectureOfModel, type InterpolationNormResult } from '../solvers/interpolation-norm.ts';
 import type { EvaluationConfig, ExperimentConfig, Expectation, RunMetric } from './schema.ts';
 import { InputError } from '../errors.ts';
+import { MODELS, modelDescriptor } from '../models/registry.ts';
+import { perturbationNormOf } from '../attacks/index.ts';
 
 type ParamValue = number | string | boolean;
 export type Params = Record<string, ParamValue>;
@@ -168,9 +170,7 @@ function summarize(r: SolverResult | null): ReferenceSummary | null {
  * β = u^{⊙L} − v^{⊙L} (there ‖θ‖² ≥ Σ_j |β_j|^{2/L}, with equality when one of u_j, v_j is 0).
  */
 export function marginConstant(model: unknown, depth: number): number {
-  if (model === 'linear') return 1;
-  if (model === 'diagonal-pm') return 1;
-  return Math.pow(depth, -depth / 2);
+  return MODELS.find(model)?.traits.marginConstant(depth) ?? NaN;
 }
 
 const DEG = 180 / Math.PI;
@@ -224,7 +224,7 @@ function runMetrics(run: Omit<RunResult, 'metrics' | 'seconds'>, c: TrainConfig,
   }
   if (run.reference) m.solveKktMax = Math.max(run.reference.kkt.primalFeasibility, run.reference.kkt.dualFeasibility, run.reference.kkt.complementarity, run.reference.kkt.stationarity);
   // S2's closed-form answers (THEORY §8) for linear and deep-linear models, p ∈ {1, 2, ∞}.
-  if (/^s2(-mirrored)?$/.test(c.data) && (c.model === 'linear' || c.model === 'deep-linear') && f.predictor) {
+  if (/^s2(-mirrored)?$/.test(c.data) && modelDescriptor(c.model).traits.c3Architecture === null && modelDescriptor(c.model).traits.referenceProblem(c.depth) === 'adversarial-svm' && f.predictor) {
     const ans = s2DeepLinearAnswer(isAdversarial(c) ? perturbationNorm(c) : 2, isAdversarial(c) ? c.eps : 0);
     if (ans) m.closedFormAngleErrorDeg = Math.abs(Math.atan2(f.predictor[1], f.predictor[0]) * DEG - ans.angleDeg);
   }
@@ -372,7 +372,7 @@ export async function planExperiment(exp: ExperimentConfig, quick: boolean, load
     const dataSpec = String(raw.data ?? 's2');
     let threshold: number | null = null;
     const pRaw = parseTrainConfig({ ...raw, eps: 0 }).p;
-    const p = raw.attack === 'fgsm' ? Infinity : pRaw;
+    const p = perturbationNormOf({ kind: String(raw.attack ?? 'none'), p: pRaw });
     if (typeof spec.params.epsFraction === 'number' || exp.svmEndpoints) {
       const key = `${dataSpec}|${p}`;
       let th = thresholds.get(key);
@@ -415,7 +415,8 @@ export async function executeRun(plan: PlannedRun, hooks: RunHooks, solveCache: 
   const dataSpec = c.data;
   const d = hooks.loadData(dataSpec);
   const arch = architectureOfModel(c.model);
-  const family = c.model === 'linear' || c.model === 'deep-linear' || (arch !== null && c.depth === 1) ? 'C1' : arch !== null ? `C3-${arch}-${c.depth}` : c.model;
+  const problem = modelDescriptor(c.model).traits.referenceProblem(c.depth);
+  const family = problem === 'adversarial-svm' ? 'C1' : problem === 'interpolation-norm' ? `C3-${arch}-${c.depth}` : c.model;
   const refKey = `ref|${dataSpec}|${family}|${isAdversarial(c) ? `${perturbationNorm(c)}|${c.eps}` : 'clean'}`;
   const reference = plan.reference === 'auto' ? await cachedSolve(refKey, () => autoReference(c, d)) : null;
   let kernel: SolverResult | null = null;
@@ -508,7 +509,7 @@ async function denseSolverPaths(runs: RunResult[], quick: boolean, loadDataFn: (
     const first = rs[0];
     if (!first.threshold || !first.l2Svm || !first.lqSvm) continue;
     const data = loadDataFn(String(first.config.data));
-    const p = first.config.attack === 'fgsm' ? Infinity : first.config.p === 'inf' ? Infinity : Number(first.config.p);
+    const p = perturbationNormOf({ kind: String(first.config.attack), p: parseNormExponent(first.config.p as string | number) });
     const maxEps = Math.max(...rs.map((r) => Number(r.config.eps)));
     const count = quick ? SOLVER_PATH_POINTS.quick : SOLVER_PATH_POINTS.full;
     const points: SolverPath['points'] = [];

@@ -121,12 +121,14 @@ export function steepestAscent(
 }
 
 /**
- * Parse a norm exponent from user text: "1", "2", "inf"/"Infinity"/"∞", or any number ≥ 1.
+ * Parse a norm exponent from user text: "1", "2", "inf"/"Infinity"/"∞", "L1"/"L2"/"Linf" (any case), or any number ≥ 1.
  * Returns NaN for anything else (callers turn that into an error naming the field).
  */
 export function parseNormExponent(text: string | number): number {
   if (typeof text === 'number') return text >= 1 ? text : NaN;
-  const t = text.trim().toLowerCase();
+  let t = text.trim().toLowerCase();
+  // ℓp names as papers and other libraries write them: L1, L2, Linf (also l∞).
+  if (/^l(?:[0-9.]+|inf|∞)$/.test(t)) t = t.slice(1);
   if (t === 'inf' || t === 'infinity' || t === '∞') return Infinity;
   if (!/^[0-9]*\.?[0-9]+(e[-+]?[0-9]+)?$/.test(t)) return NaN;
   const v = Number(t);

@@ -1,7 +1,8 @@
 import type { Model } from '../models/model.ts';
 import type { Dataset } from '../data/dataset.ts';
 import type { Attack, AttackConfig } from '../attacks/attack.ts';
-import { createAttack } from '../attacks/index.ts';
+import { createAttack, perturbationNormOf, perturbationRadiusOf } from '../attacks/index.ts';
+import { MODELS } from '../models/registry.ts';
 import { Rng } from '../linalg/rng.ts';
 import { dualExponent, lpNorm } from '../linalg/norms.ts';
 import { kernels } from '../linalg/kernels.ts';
@@ -96,6 +97,8 @@ export class Measurer {
   private readonly weights: Float64Array;
   private readonly perExample: Float64Array;
   private readonly beta: Float64Array;
+  /** Layer alignment applies (the model kind's trait; deep linear). */
+  private readonly layerAlignment: boolean;
   private readonly betaUnit: Float64Array;
   private readonly grad: Float64Array;
 
@@ -120,11 +123,11 @@ export class Measurer {
     this.beta = new Float64Array(d);
     this.betaUnit = new Float64Array(d);
     this.grad = kkt ? new Float64Array(model.numParams) : new Float64Array(0);
+    this.layerAlignment = MODELS.find(model.kind)?.traits.layerAlignment ?? false;
     const arch = architectureOfModel(model.kind);
     if (arch !== null && model.order >= 2 && data.binary && model.predictor) {
       const ex = signedExamples(data);
-      const adversarial = attackConfig.kind !== 'none' && attackConfig.eps > 0;
-      if (ex.ok) this.c3 = { Z: ex.Z, T: predictorTransform(arch, d), q: dualExponent(attackConfig.kind === 'fgsm' ? Infinity : attackConfig.p), eps: adversarial ? attackConfig.eps : 0 };
+      if (ex.ok) this.c3 = { Z: ex.Z, T: predictorTransform(arch, d), q: dualExponent(perturbationNormOf(attackConfig)), eps: perturbationRadiusOf(attackConfig) };
     }
   }
   /** Claim C3's predictor-space problem of this run (diagonal and conv models on binary data). */
@@ -215,7 +218,7 @@ export class Measurer {
         row.referenceAngleDeg = e.angleDeg;
         row.referenceOneMinusCos = e.oneMinusCos;
       }
-      if (model.kind === 'deep-linear') row.alignment = deepLinearAlignment(model, thetaHat, this.betaUnit);
+      if (this.layerAlignment) row.alignment = deepLinearAlignment(model, thetaHat, this.betaUnit);
       if (final) row.predictor = Array.from(this.betaUnit);
     }
     return row;

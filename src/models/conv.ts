@@ -1,6 +1,8 @@
 import type { Rng } from '../linalg/rng.ts';
 import type { Model, ParamBlock, Workspace } from './model.ts';
 import { kernels } from '../linalg/kernels.ts';
+import { type ModelDescriptor, checkedDepth } from './descriptor.ts';
+import { depthField } from './fields.ts';
 
 /** Options of {@link createConv}. */
 export interface ConvOptions {
@@ -126,3 +128,21 @@ export function createConv(options: ConvOptions): Model {
     },
   };
 }
+
+/** Linear circular convolutional network (claim C3, N = ‖Fβ‖_{2/L}). */
+export const convDescriptor: ModelDescriptor = {
+  kind: 'conv',
+  summary: 'linear full-width circular convolutional network (claim C3)',
+  fields: { depth: depthField() },
+  traits: {
+    linearInX: true,
+    multiclass: false,
+    c3Architecture: 'conv',
+    referenceProblem: (L) => (L >= 2 ? 'interpolation-norm' : 'adversarial-svm'),
+    marginConstant: (L) => Math.pow(L, -L / 2),
+    layerAlignment: false,
+  },
+  create(spec) {
+    return createConv({ inputDim: spec.inputDim, depth: checkedDepth(spec) });
+  },
+};

@@ -2,6 +2,8 @@ import type { Rng } from '../linalg/rng.ts';
 import type { BatchWorkspace, Model, ParamBlock, Workspace } from './model.ts';
 import { gatherRows } from './model.ts';
 import { kernels } from '../linalg/kernels.ts';
+import { type ModelDescriptor, checkedDepth, checkedWidth } from './descriptor.ts';
+import { depthField, widthField } from './fields.ts';
 
 /**
  * Hidden widths m_1..m_{L−1} of a depth-L network: `width` as one number for every hidden layer, or
@@ -189,3 +191,22 @@ export function createDeepLinear(options: DeepLinearOptions): Model {
     },
   };
 }
+
+/** Deep linear network (claim C1): linear in x, reference (B), layers align, γ̄ → L^{−L/2}γ*. */
+export const deepLinearDescriptor: ModelDescriptor = {
+  kind: 'deep-linear',
+  summary: 'deep linear network f = W_L ⋯ W_1 x (claim C1)',
+  fields: { depth: depthField(), width: widthField },
+  traits: {
+    linearInX: true,
+    multiclass: false,
+    c3Architecture: null,
+    referenceProblem: () => 'adversarial-svm',
+    marginConstant: (L) => Math.pow(L, -L / 2),
+    layerAlignment: true,
+  },
+  create(spec) {
+    const depth = checkedDepth(spec);
+    return createDeepLinear({ inputDim: spec.inputDim, depth, width: checkedWidth(spec, depth) });
+  },
+};

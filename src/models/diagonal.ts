@@ -1,6 +1,8 @@
 import type { Rng } from '../linalg/rng.ts';
 import type { Model, ParamBlock, Workspace } from './model.ts';
 import { kernels } from '../linalg/kernels.ts';
+import { type ModelDescriptor, checkedDepth } from './descriptor.ts';
+import { depthField } from './fields.ts';
 
 /** Options of {@link createDiagonal} and {@link createDiagonalPm}. */
 export interface DiagonalOptions {
@@ -155,3 +157,45 @@ export function createDiagonalPm(options: DiagonalOptions): Model {
     },
   };
 }
+
+/** Depth ≥ 2: the interpolation norm of C3; depth 1 is the linear model (adversarial SVM). */
+const diagonalReference = (L: number) => (L >= 2 ? ('interpolation-norm' as const) : ('adversarial-svm' as const));
+
+/** Diagonal network, product form β = u_1 ⊙ ⋯ ⊙ u_L (claim C3, N = ‖β‖_{2/L}). */
+export const diagonalDescriptor: ModelDescriptor = {
+  kind: 'diagonal',
+  summary: 'diagonal linear network β = u_1 ⊙ ⋯ ⊙ u_L (claim C3)',
+  fields: { depth: depthField() },
+  traits: {
+    linearInX: true,
+    multiclass: false,
+    c3Architecture: 'diagonal',
+    referenceProblem: diagonalReference,
+    marginConstant: (L) => Math.pow(L, -L / 2),
+    layerAlignment: false,
+  },
+  create(spec) {
+    return createDiagonal({ inputDim: spec.inputDim, depth: checkedDepth(spec) });
+  },
+};
+
+/**
+ * Diagonal network, ± form β = u^{⊙L} − v^{⊙L} (claim C3). c_L = 1: ‖θ‖² ≥ Σ_j |β_j|^{2/L}, with
+ * equality when one of u_j, v_j is 0.
+ */
+export const diagonalPmDescriptor: ModelDescriptor = {
+  kind: 'diagonal-pm',
+  summary: 'diagonal linear network, ± form β = u^{⊙L} − v^{⊙L} (claim C3)',
+  fields: { depth: depthField() },
+  traits: {
+    linearInX: true,
+    multiclass: false,
+    c3Architecture: 'diagonal',
+    referenceProblem: diagonalReference,
+    marginConstant: () => 1,
+    layerAlignment: false,
+  },
+  create(spec) {
+    return createDiagonalPm({ inputDim: spec.inputDim, depth: checkedDepth(spec) });
+  },
+};

@@ -1,6 +1,9 @@
 import type { Rng } from '../linalg/rng.ts';
 import type { Model, Workspace } from './model.ts';
 import { kernels } from '../linalg/kernels.ts';
+import { z } from 'zod';
+import { type ModelDescriptor, failField } from './descriptor.ts';
+import { depthField } from './fields.ts';
 
 /**
  * Linear model f(w; x) = ⟨w, x⟩ (order L = 1, β = w).
@@ -39,3 +42,22 @@ export function createLinear(inputDim: number): Model {
     },
   };
 }
+
+/** Linear model: order 1, β = w; its reference is the adversarial SVM (B) (claim C1). */
+export const linearDescriptor: ModelDescriptor = {
+  kind: 'linear',
+  summary: 'linear model f = ⟨w, x⟩ (L = 1)',
+  fields: { depth: { ...depthField('depth: 1 (use deep-linear for L > 1)'), schema: z.literal(1, { error: 'must be 1 (use deep-linear for depth > 1)' }).default(1) } },
+  traits: {
+    linearInX: true,
+    multiclass: false,
+    c3Architecture: null,
+    referenceProblem: () => 'adversarial-svm',
+    marginConstant: () => 1,
+    layerAlignment: false,
+  },
+  create(spec) {
+    if (spec.depth !== undefined && spec.depth !== 1) failField('depth', spec.depth, spec.kind, '1; use deep-linear for depth > 1');
+    return createLinear(spec.inputDim);
+  },
+};

@@ -1,6 +1,9 @@
 import type { Rng } from '../linalg/rng.ts';
 import type { Model, ParamBlock, Workspace } from './model.ts';
 import { kernels, jsKernels } from '../linalg/kernels.ts';
+import { InputError } from '../errors.ts';
+import { type ModelDescriptor, type ModelSpec, failField, isPositiveInteger, showValue } from './descriptor.ts';
+import { convField, denseField, inputShapeField, leakField } from './fields.ts';
 
 /** Pooling after a conv layer's ReLU: max or average over non-overlapping size×size windows. */
 export interface PoolOptions {
@@ -618,3 +621,101 @@ function accumulateFilterGrad(P: ConvPlan, gz: Float64Array, col: Float64Array, 
     }
   }
 }
+
+/** Keys a conv layer of a relu-cnn spec may have (anything else is a typo). */
+const CONV_KEYS = ['channels', 'kernel', 'stride', 'pool'];
+const POOL_KEYS = ['kind', 'size'];
+
+/**
+ * The relu-cnn branch of {@link createModel}: walks the conv stack with the shape arithmetic of
+ * `convStackShapes` and rejects the first layer that does not fit, naming it (`conv[1].kernel`, …);
+ * `err.field` is the top-level field (inputShape, conv, dense, …).
+ */
+/** MNIST images flattened: d = 784 is read as one 28×28 channel when `inputShape` is not given. */
+const MNIST_SHAPE = [1, 28, 28] as const;
+const MNIST_DIM = 784;
+
+function createReluCnnChecked(spec: ModelSpec): Model {
+  const d = spec.inputDim;
+  const k = 'relu-cnn';
+  const at = (field: string, path: string, value: unknown, allowed: string): never => {
+    throw new InputError(`invalid ${path} ${showValue(value)} for model "${k}" (allowed: ${allowed})`, field);
+  };
+
+  // Flat 784-dimensional inputs are MNIST's 1×28×28 unless said otherwise.
+  const shape = spec.inputShape ?? (d === MNIST_DIM ? MNIST_SHAPE : undefined);
+  if (shape === undefined) {
+    throw new InputError(`relu-cnn needs "inputShape" [channels, height, width] with product d = ${d} (allowed: 3 integers ≥ 1 with product d; only d = ${MNIST_DIM} defaults to [${MNIST_SHAPE.join(', ')}]) for model "${k}"`, 'inputShape');
+  }
+  if (!Array.isArray(shape) || shape.length !== 3 || !shape.every(isPositiveInteger)) {
+    failField('inputShape', shape, k, `[channels, height, width], 3 integers ≥ 1 with product inputDim = ${d}`);
+  }
+  const [c0, h0, w0] = shape as readonly number[];
+  if (c0 * h0 * w0 !== d) failField('inputShape', shape, k, `[channels, height, width] with product inputDim = ${d} (got ${c0 * h0 * w0})`);
+
+  const conv = spec.conv;
+  if (!Array.isArray(conv) || conv.length === 0) {
+    failField('conv', conv, k, 'a list of at least one layer {channels, kernel, stride?, pool?: {kind: "max" | "avg", size}}');
+  }
+  let [h, w] = [h0, w0];
+  (conv as readonly unknown[]).forEach((raw, l) => {
+    const path = `conv[${l}]`;
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) at('conv', path, raw, 'an object {channels, kernel, stride?, pool?}');
+    const layer = raw as Record<string, unknown>;
+    for (const key of Object.keys(layer)) if (!CONV_KEYS.includes(key)) at('conv', `${path}.${key}`, layer[key], `no ${key}: a conv layer has ${CONV_KEYS.join(', ')}`);
+    if (!isPositiveInteger(layer.channels)) at('conv', `${path}.channels`, layer.channels, 'an integer ≥ 1');
+    const stride = layer.stride ?? 1;
+    if (!isPositiveInteger(stride)) at('conv', `${path}.stride`, layer.stride, 'an integer ≥ 1 (default 1)');
+    const kernel = layer.kernel;
+    const side = Math.min(h, w);
+    if (!isPositiveInteger(kernel) || kernel > side) {
+      at('conv', `${path}.kernel`, kernel, `an integer from 1 to ${side}, the smaller side of this layer's ${h}×${w} input ('valid' padding)`);
+    }
+    const ho = convOutputSize(h, kernel as number, stride as number);
+    const wo = convOutputSize(w, kernel as number, stride as number);
+    let p = 1;
+    const pool = layer.pool;
+    if (pool !== undefined && pool !== null) {
+      if (typeof pool !== 'object' || Array.isArray(pool)) at('conv', `${path}.pool`, pool, '{kind: "max" | "avg", size}, or null for none');
+      const pl = pool as Record<string, unknown>;
+      for (const key of Object.keys(pl)) if (!POOL_KEYS.includes(key)) at('conv', `${path}.pool.${key}`, pl[key], `no ${key}: a pool has ${POOL_KEYS.join(', ')}`);
+      if (pl.kind !== 'max' && pl.kind !== 'avg') at('conv', `${path}.pool.kind`, pl.kind, '"max" or "avg"');
+      if (!isPositiveInteger(pl.size) || ho % pl.size !== 0 || wo % pl.size !== 0) {
+        at('conv', `${path}.pool.size`, pl.size, `an integer ≥ 1 dividing both sides of the ${ho}×${wo} conv output (non-overlapping windows)`);
+      }
+      p = pl.size as number;
+    }
+    [h, w] = [ho / p, wo / p];
+  });
+
+  const dense = spec.dense ?? [];
+  if (!Array.isArray(dense) || !dense.every(isPositiveInteger)) failField('dense', spec.dense, k, 'a list of integers ≥ 1, the hidden widths of the dense ReLU layers (default [])');
+
+  const order = (conv as readonly unknown[]).length + dense.length + 1;
+  if (spec.depth !== undefined && spec.depth !== order) {
+    failField('depth', spec.depth, k, `${order} = conv layers + dense layers + 1, or leave depth out`);
+  }
+  const outputs = spec.outputs ?? 1;
+  if (!isPositiveInteger(outputs)) failField('outputs', spec.outputs, k, 'an integer ≥ 1 (1 for binary labels ±1, K for K classes)');
+  const leak = spec.leak ?? 0;
+  if (typeof leak !== 'number' || !(leak >= 0 && leak < 1)) failField('leak', spec.leak, k, 'a number in [0, 1)');
+
+  return createReluCnn({ inputShape: [c0, h0, w0], conv: conv as readonly ConvLayerOptions[], dense, outputs, leak });
+}
+
+/** Bias-free ReLU CNN (claim C2); its order is conv layers + dense layers + 1. */
+export const reluCnnDescriptor: ModelDescriptor = {
+  kind: 'relu-cnn',
+  summary: 'bias-free ReLU CNN: conv → ReLU → pool … → dense → linear, K outputs (claim C2; layers via --config)',
+  fields: { inputShape: inputShapeField, conv: convField, dense: denseField, leak: leakField() },
+  hints: { width: 'relu-cnn takes the widths of its dense layers from `dense`' },
+  traits: {
+    linearInX: false,
+    multiclass: true,
+    c3Architecture: null,
+    referenceProblem: () => null,
+    marginConstant: () => null,
+    layerAlignment: false,
+  },
+  create: createReluCnnChecked,
+};

@@ -3,6 +3,8 @@ import type { BatchWorkspace, Model, Workspace } from './model.ts';
 import { gatherRows } from './model.ts';
 import { kernels } from '../linalg/kernels.ts';
 import { hiddenWidths, denseChainLayout } from './deep-linear.ts';
+import { type ModelDescriptor, checkedDepth, checkedWidth, checkedLeak } from './descriptor.ts';
+import { depthField, widthField, leakField } from './fields.ts';
 
 /** Options of {@link createReluMlp}. */
 export interface ReluMlpOptions {
@@ -176,3 +178,22 @@ export function createReluMlp(options: ReluMlpOptions): Model {
     },
   };
 }
+
+/** Bias-free (leaky-)ReLU MLP (claim C2: KKT measurements, no closed-form reference). */
+export const reluMlpDescriptor: ModelDescriptor = {
+  kind: 'relu-mlp',
+  summary: 'bias-free ReLU MLP, K outputs (claim C2)',
+  fields: { depth: depthField(), width: widthField, leak: leakField() },
+  traits: {
+    linearInX: false,
+    multiclass: true,
+    c3Architecture: null,
+    referenceProblem: () => null,
+    marginConstant: () => null,
+    layerAlignment: false,
+  },
+  create(spec) {
+    const depth = checkedDepth(spec);
+    return createReluMlp({ inputDim: spec.inputDim, depth, width: checkedWidth(spec, depth), outputs: spec.outputs ?? 1, leak: checkedLeak(spec) });
+  },
+};

@@ -11,6 +11,8 @@ import { robustThreshold } from './threshold.ts';
 import { INTERPOLATION_ARCHITECTURES, architectureOfModel, interpolationNormSolve, type InterpolationArchitecture } from './interpolation-norm.ts';
 import type { ProblemKind, SolverResult } from './types.ts';
 
+import { MODELS } from '../models/registry.ts';
+import { perturbationNormOf, perturbationRadiusOf } from '../attacks/index.ts';
 export type { KktResiduals, ProblemKind, SolverResult, SolverStatus } from './types.ts';
 export { svmL2, svmL2Dual, svmLinf1, svmKkt } from './svm.ts';
 export { robustThreshold } from './threshold.ts';
@@ -147,15 +149,15 @@ export interface ReferenceAttack {
  * @param data the binary training data
  */
 export async function referenceFor(model: ReferenceModel & { readonly order?: number }, attack: ReferenceAttack, data: Dataset): Promise<SolverResult | null> {
-  const arch = architectureOfModel(model.kind);
-  if (arch !== null && model.order !== undefined && model.order >= 2) {
-    const p = attack.kind === 'fgsm' ? Infinity : attack.p;
-    const eps = attack.kind === 'none' ? 0 : attack.eps;
-    return interpolationNormSolve(data, { architecture: arch, depth: model.order, p, eps });
-  }
-  const linearLike = model.kind === 'linear' || model.kind === 'deep-linear' || (arch !== null && model.order === 1);
-  if (!model.linearInX || !linearLike) return null;
-  if (attack.kind === 'none' || attack.eps === 0) return svmL2(data);
-  const p = attack.kind === 'fgsm' ? Infinity : attack.p;
-  return adversarialSvm(data, p, attack.eps);
+  const desc = MODELS.find(model.kind);
+  if (!desc || !model.linearInX) return null;
+  const p = perturbationNormOf(attack);
+  const eps = perturbationRadiusOf(attack);
+  const arch = desc.traits.c3Architecture;
+  if (arch !== null && model.order === undefined) return null;
+  const problem = desc.traits.referenceProblem(model.order ?? 1);
+  if (problem === 'interpolation-norm' && arch !== null) return interpolationNormSolve(data, { architecture: arch, depth: model.order!, p, eps });
+  if (problem !== 'adversarial-svm') return null;
+  if (eps === 0) return svmL2(data);
+  return adversarialSvm(data, p, eps);
 }

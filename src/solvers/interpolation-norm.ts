@@ -34,16 +34,15 @@ import type { KktResiduals, SolverResult } from './types.ts';
 import { ConeProgram, addNormEpigraph, conicInfeasible, conicSolved, emptyResult, signedExamples, solveConic, unit } from './svm-q.ts';
 import { CsrBuilder, solveWithHighs } from './svm.ts';
 import { robustThreshold } from './threshold.ts';
+import { MODELS } from '../models/registry.ts';
 
 /** Architectures with a predictor-space interpolation norm. */
 export type InterpolationArchitecture = 'diagonal' | 'conv';
 export const INTERPOLATION_ARCHITECTURES: readonly InterpolationArchitecture[] = ['diagonal', 'conv'];
 
-/** Model registry kinds → their C3 architecture (null for models C3 does not cover). */
+/** Model registry kinds → their C3 architecture (the descriptor's trait; null for models C3 does not cover). */
 export function architectureOfModel(kind: string): InterpolationArchitecture | null {
-  if (kind === 'diagonal' || kind === 'diagonal-pm') return 'diagonal';
-  if (kind === 'conv') return 'conv';
-  return null;
+  return MODELS.find(kind)?.traits.c3Architecture ?? null;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,138 +1,245 @@
 /**
  * The serializable settings of one `advbias train` run: what `--config FILE` holds and what
- * `result.json` records. Every field has a documented default; flags override the file.
- * Validated with zod at the boundary; errors name the field, the value and what is allowed.
+ * `result.json` records. The schema is generated from the kind descriptors (models, attacks,
+ * schedules, losses: src/kinds/descriptor.ts) plus the run's own settings below, validated with zod
+ * once at the boundary; errors name the field (or flag), the value and what is allowed.
+ *
+ * Two spellings are accepted and mean the same run:
+ *  - flat (what result.json records): `{"model": "deep-linear", "depth": 3, "attack": "pgd", "p": "inf", "eps": 0.1, "attackSteps": 10, …}`;
+ *  - nested, one object per kind: `{"model": {"kind": "deep-linear", "depth": 3}, "attack": {"kind": "pgd", "p": "inf", "eps": 0.1, "steps": 10}, "schedule": {"kind": "loss-scaled", "lr": 0.1}, "loss": {"kind": "exp"}}`,
+ *    where each object takes exactly its kind's settings (a setting of another kind is an error).
+ * Unknown keys are errors in both.
  */
 import { z } from 'zod';
 import { InputError } from '../errors.ts';
-import { parseNormExponent } from '../linalg/norms.ts';
 import { parseRecordSpec } from './record.ts';
+import { type Field, type KindDescriptor, type DescriptorFamily, nestedSchema } from '../kinds/descriptor.ts';
+import { MODELS } from '../models/registry.ts';
+import { ATTACKS } from '../attacks/index.ts';
+import { SCHEDULES, LOSSES } from './schedules.ts';
+import { parseNumberText } from '../util/number-text.ts';
 
-export const MODEL_NAMES = ['linear', 'deep-linear', 'diagonal', 'diagonal-pm', 'conv', 'relu-mlp', 'relu-cnn'] as const;
-export const ATTACK_NAMES = ['none', 'exact', 'fgsm', 'fgm', 'pgd'] as const;
+export { defaultConvStack } from '../models/fields.ts';
 
-const normExponent = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const p = parseNormExponent(v);
-  if (Number.isNaN(p)) {
-    ctx.addIssue({ code: 'custom', message: `must be a number ≥ 1 or "inf" (got ${JSON.stringify(v)})` });
+/** Registry names (generated from the descriptors). */
+export const MODEL_NAMES: readonly string[] = MODELS.kinds;
+export const ATTACK_NAMES: readonly string[] = ATTACKS.kinds;
+
+const int = (min: number) => z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).min(min, { error: `must be ≥ ${min}` });
+const radius = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const x = typeof v === 'number' ? v : parseNumberText(v);
+  if (!(x >= 0) || !Number.isFinite(x)) {
+    ctx.addIssue({ code: 'custom', message: `must be a finite number ≥ 0 or a fraction such as 8/255 (got ${JSON.stringify(v)})` });
     return z.NEVER;
   }
-  return p;
+  return x;
 });
 
-const positiveInt = (what: string) => z.number({ error: `${what}: must be a number` }).int({ error: 'must be an integer' });
+/** The most steps a run may ask for (far beyond any experiment; guards against typos such as 1e12). */
+export const MAX_STEPS = 1e9;
 
-/** One relu-cnn conv layer (see `ConvLayerOptions`); whether it fits its input is checked by `createModel`. */
-const ConvLayerSchema = z.strictObject({
-  channels: positiveInt('channels').min(1, { error: 'must be ≥ 1' }),
-  kernel: positiveInt('kernel').min(1, { error: 'must be ≥ 1' }),
-  stride: positiveInt('stride').min(1, { error: 'must be ≥ 1' }).default(1),
-  pool: z
-    .strictObject({
-      kind: z.enum(['max', 'avg'], { error: 'must be max or avg' }),
-      size: positiveInt('size').min(1, { error: 'must be ≥ 1' }),
-    })
-    .nullable()
-    .default(null),
-});
+/** A setting of the run itself (not of a kind). */
+const field = (name: string, schema: z.ZodType, help: string, flag: Field['flag'], extra: Partial<Field> = {}): Field => ({ name, schema, help, flag, ...extra });
 
-/**
- * Default relu-cnn conv stack, LeNet-like: 8 filters 5×5 + max-pool 2, then 16 filters 5×5 + max-pool 2
- * (on MNIST's 1×28×28: 8×12×12, then 16×4×4 = 256 features for the output layer).
- * A function, so that every parsed config gets its own copy.
- */
-export const defaultConvStack = () => [
-  { channels: 8, kernel: 5, stride: 1, pool: { kind: 'max' as const, size: 2 } },
-  { channels: 16, kernel: 5, stride: 1, pool: { kind: 'max' as const, size: 2 } },
+/** The family selectors: which model, attack, loss and schedule (each a descriptor family). */
+interface FamilySlot {
+  readonly key: 'model' | 'attack' | 'loss' | 'schedule';
+  readonly family: DescriptorFamily<KindDescriptor>;
+  readonly defaultKind: string;
+  readonly help: string;
+}
+const SLOTS: readonly FamilySlot[] = [
+  { key: 'model', family: MODELS, defaultKind: 'deep-linear', help: 'model kind' },
+  { key: 'attack', family: ATTACKS, defaultKind: 'none', help: 'training perturbation' },
+  { key: 'loss', family: LOSSES, defaultKind: 'exp', help: 'loss (summed over examples)' },
+  { key: 'schedule', family: SCHEDULES, defaultKind: 'loss-scaled', help: 'step-size schedule' },
 ];
 
-/** zod schema of a training config (all fields optional in input; defaults filled in). */
-export const TrainConfigSchema = z.strictObject({
-  /** Data: s1 | s2 | s2-mirrored | synthetic:n=..,d=..,margin=..,seed=.. | mnist:DIGITS | FILE.json | FILE.csv */
-  data: z.string().min(1).default('s2'),
-  /** Model kind. */
-  model: z.enum(MODEL_NAMES, { error: `must be one of ${MODEL_NAMES.join(', ')}` }).default('deep-linear'),
-  /** Depth L (number of weight layers) for deep-linear, diagonal, diagonal-pm, conv, relu-mlp (relu-cnn: set by conv and dense, not used). */
-  depth: positiveInt('depth').min(1, { error: 'must be ≥ 1' }).default(2),
-  /** Hidden width (deep-linear, relu-mlp): one number, or one per hidden layer. */
-  width: z.union([positiveInt('width').min(1, { error: 'must be ≥ 1' }), z.array(positiveInt('width').min(1, { error: 'must be ≥ 1' }))]).default(10),
-  /** Leaky-ReLU slope for relu-mlp and relu-cnn (0: ReLU). */
-  leak: z.number().min(0, { error: 'must be ≥ 0' }).max(1, { error: 'must be ≤ 1' }).default(0),
-  /**
-   * relu-cnn: [channels, height, width] of the flat, channel-major inputs (product d); null: [1, 28, 28]
-   * when d = 784 (MNIST), otherwise it must be given.
-   */
-  inputShape: z.tuple([positiveInt('inputShape').min(1, { error: 'must be ≥ 1' }), positiveInt('inputShape').min(1, { error: 'must be ≥ 1' }), positiveInt('inputShape').min(1, { error: 'must be ≥ 1' })], { error: 'must be [channels, height, width]' }).nullable().default(null),
-  /** relu-cnn conv layers {channels, kernel, stride = 1, pool = null | {kind: max | avg, size}}; default {@link defaultConvStack}. */
-  conv: z.array(ConvLayerSchema).min(1, { error: 'must have at least one layer' }).default(defaultConvStack),
-  /** relu-cnn hidden widths of the dense ReLU layers after the convs; default [] (conv features → output layer). */
-  dense: z.array(positiveInt('dense').min(1, { error: 'must be ≥ 1' })).default(() => []),
-  /** Training perturbation. */
-  attack: z.enum(ATTACK_NAMES, { error: `must be one of ${ATTACK_NAMES.join(', ')}` }).default('none'),
-  /** Perturbation norm p ≥ 1 or "inf". */
-  p: normExponent.default(Infinity),
-  /** Radius ε ≥ 0. */
-  eps: z.number().min(0, { error: 'must be ≥ 0' }).refine(Number.isFinite, { error: 'must be finite' }).default(0),
-  /** PGD steps K. */
-  attackSteps: positiveInt('attack-steps').min(1, { error: 'must be ≥ 1' }).default(10),
-  /** PGD step size α; null means 2.5·ε/K (Madry et al.). */
-  attackStepSize: z.number().gt(0, { error: 'must be > 0' }).nullable().default(null),
-  /** PGD random start. */
-  randomStart: z.boolean().default(false),
-  loss: z.enum(['exp', 'logistic'], { error: 'must be exp or logistic' }).default('exp'),
-  schedule: z.enum(['constant', 'loss-scaled', 'loss-based'], { error: 'must be constant, loss-scaled or loss-based' }).default('loss-scaled'),
-  /** η₀ (constant, loss-scaled) or the initial α (loss-based). */
-  lr: z.number().gt(0, { error: 'must be > 0' }).refine(Number.isFinite, { error: 'must be finite' }).default(0.1),
-  /** η_t = η₀/√(t+1) (sqrt) or η₀ (none); null: sqrt for loss-scaled, none otherwise. */
-  lrDecay: z.enum(['none', 'sqrt'], { error: 'must be none or sqrt' }).nullable().default(null),
-  /** Loss-scaled/loss-based step in the sphere form (safe at any depth) or direct η/L (THEORY §7). */
-  stepForm: z.enum(['sphere', 'direct'], { error: 'must be sphere or direct' }).default('sphere'),
-  steps: positiveInt('steps').min(0, { error: 'must be ≥ 0' }).default(10000),
-  /** Mini-batch size; 0 = full batch. */
-  batchSize: positiveInt('batch-size').min(0, { error: 'must be ≥ 0' }).default(0),
-  initScale: z.number().gt(0, { error: 'must be > 0' }).refine(Number.isFinite, { error: 'must be finite' }).default(1),
-  seed: positiveInt('seed').min(0, { error: 'must be ≥ 0' }).max(2 ** 32 - 1, { error: 'must be < 2^32' }).default(0),
-  /** JSON file {"direction": number[]} with the reference direction, "auto" (the solver's prediction), or null. */
-  reference: z.string().min(1).nullable().default(null),
-  /**
-   * KKT residuals of (P_adv) in every measurement: "all" examples, N (the N smallest adversarial
-   * margins), "off", or "auto" (all when n ≤ 2000 and n·P ≤ 2^24, else off).
-   */
-  kkt: z.union([z.enum(['auto', 'off', 'all']), positiveInt('kkt').min(1, { error: 'must be ≥ 1' })], { error: 'must be auto, off, all or a number of examples ≥ 1' }).default('auto'),
-  /** After training: robust accuracy under PGD with restarts (exact for linear-in-x models) at these ε; null: none. */
-  evalEps: z.array(z.number().min(0, { error: 'must be ≥ 0' })).min(1).nullable().default(null),
-  /** Evaluation attack: PGD steps, random restarts, and the data (default: the training data). */
-  evalSteps: positiveInt('eval-steps').min(1, { error: 'must be ≥ 1' }).default(20),
-  evalRestarts: positiveInt('eval-restarts').min(0, { error: 'must be ≥ 0' }).default(2),
-  evalData: z.string().min(1).nullable().default(null),
-  /** Train a linear-in-x model even when ε ≥ γ_q* (adversarial examples not separable). */
-  allowInseparable: z.boolean().default(false),
-  /** log | log:N (points per decade) | every:N */
-  record: z.string().refine((s) => parseRecordSpec(s) !== null, { error: 'must be log, log:N or every:N (N ≥ 1)' }).default('log'),
-});
+const selector = (slot: FamilySlot): Field => {
+  const kinds = slot.family.kinds;
+  return field(
+    slot.key,
+    z.enum(kinds as [string, ...string[]], { error: `must be one of ${kinds.join(', ')}` }).default(slot.defaultKind),
+    `${slot.help}: ${kinds.join(' | ')}`,
+    'string',
+    { placeholder: 'kind' },
+  );
+};
 
-/** A validated config with every default filled in (p is a number, ∞ as Infinity). */
-export type TrainConfig = z.output<typeof TrainConfigSchema>;
+/**
+ * Every setting of a training config in the order configs list them: data, then each family's
+ * selector followed by its settings, then the run's settings. Generated from the descriptors; the
+ * CLI flags of `train` and the JSON Schema come from this list too.
+ */
+export const TRAIN_FIELDS: readonly (Field & { readonly family: FamilySlot['key'] | null })[] = [
+  { ...field('data', z.string().min(1).default('s2'), 'data: s1 | s2 | s2-mirrored | synthetic:n=..,d=..,margin=..,seed=.. | sectors:.. | mnist:DIGITS | FILE.json | FILE.csv', 'string', { placeholder: 'spec' }), family: null },
+  ...SLOTS.flatMap((slot) => [{ ...selector(slot), family: slot.key }, ...slot.family.fields().map((f) => ({ ...f, family: slot.key }))]),
+  ...[
+    field('steps', int(0).max(MAX_STEPS, { error: `must be ≤ ${MAX_STEPS}` }).default(10000), 'number of updates T', 'int', { placeholder: 'T' }),
+    field('batchSize', int(0).default(0), 'mini-batch size (0 = full batch)', 'int', { placeholder: 'B' }),
+    field('initScale', z.number().gt(0, { error: 'must be > 0' }).refine(Number.isFinite, { error: 'must be finite' }).default(1), 'initialization scale', 'number', { placeholder: 's' }),
+    field('seed', int(0).max(2 ** 32 - 1, { error: 'must be < 2^32' }).default(0), 'seed of every random choice', 'int', { placeholder: 'n' }),
+    field('reference', z.string().min(1).nullable().default(null), 'JSON file {"direction": number[]}, or auto (the solution the theory predicts): record the angle of β/‖β‖ to it', 'string', { placeholder: 'file|auto' }),
+    field(
+      'kkt',
+      z.union([z.enum(['auto', 'off', 'all']), int(1)], { error: 'must be auto, off, all or a number of examples ≥ 1' }).default('auto'),
+      'KKT residuals of (P_adv) in the history: auto | off | all | N (the N smallest margins)',
+      'kkt',
+      { placeholder: 'which' },
+    ),
+    field('evalEps', z.array(radius).min(1).nullable().default(null), 'after training: robust accuracy under PGD with restarts (exact for linear-in-x models) at these ε, e.g. 0.05,8/255', 'numbers', { placeholder: 'list', defaultText: 'none' }),
+    field('evalSteps', int(1).default(20), 'evaluation PGD steps', 'int', { placeholder: 'K' }),
+    field('evalRestarts', int(0).default(2), 'evaluation random restarts', 'int', { placeholder: 'R' }),
+    field('evalData', z.string().min(1).nullable().default(null), 'evaluate on this data instead of the training data', 'string', { placeholder: 'spec' }),
+    field('allowInseparable', z.boolean().default(false), 'train a linear-in-x model even when ε ≥ γ_q* (no margin to grow)', 'boolean'),
+    field('record', z.string().refine((s) => parseRecordSpec(s) !== null, { error: 'must be log, log:N or every:N (N ≥ 1)' }).default('log'), 'history steps: log (20 per decade) | log:N | every:N', 'string', { placeholder: 'spec' }),
+  ].map((f) => ({ ...f, family: null })),
+];
+
+/** zod schema of a (flat) training config: all fields optional in input; defaults filled in. */
+export const TrainConfigSchema = z.strictObject(Object.fromEntries(TRAIN_FIELDS.map((f) => [f.name, f.schema])));
+
+/**
+ * A validated config with every default filled in (p is a number, ∞ as Infinity). The fields are
+ * those of {@link TRAIN_FIELDS}; a test checks that this type and the generated schema agree.
+ */
+export interface TrainConfig {
+  data: string;
+  model: string;
+  depth: number;
+  width: number | number[];
+  leak: number;
+  inputShape: [number, number, number] | null;
+  conv: { channels: number; kernel: number; stride: number; pool: { kind: 'max' | 'avg'; size: number } | null }[];
+  dense: number[];
+  attack: string;
+  p: number;
+  eps: number;
+  attackSteps: number;
+  attackStepSize: number | null;
+  randomStart: boolean;
+  clip: [number, number] | null;
+  loss: 'exp' | 'logistic';
+  schedule: 'constant' | 'loss-scaled' | 'loss-based';
+  lr: number;
+  lrDecay: 'none' | 'sqrt' | null;
+  stepForm: 'sphere' | 'direct';
+  steps: number;
+  batchSize: number;
+  initScale: number;
+  seed: number;
+  reference: string | null;
+  kkt: 'auto' | 'off' | 'all' | number;
+  evalEps: number[] | null;
+  evalSteps: number;
+  evalRestarts: number;
+  evalData: string | null;
+  allowInseparable: boolean;
+  record: string;
+}
 
 /** Flag spelling of a config field (for error messages): attackSteps → --attack-steps. */
 export function flagName(field: string): string {
   return '--' + field.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 }
 
+const FIELD_BY_NAME = new Map(TRAIN_FIELDS.map((f) => [f.name, f]));
+
 /**
- * Validate raw settings (from a config file merged with flags). Throws `InputError` with one line
- * naming the field (`--flag` spelling when `fromFlags` lists it, else `config field "name"`).
+ * Nested objects (`"model": {"kind": …, …}` and likewise attack, schedule, loss) turned into the
+ * flat settings; each object is checked against its kind's strict schema, so a setting the kind
+ * does not take is an error that names it.
+ */
+function flattenNested(raw: Record<string, unknown>, source: string): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...raw };
+  for (const slot of SLOTS) {
+    const v = raw[slot.key];
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) continue;
+    const obj = v as Record<string, unknown>;
+    const desc = slot.family.find(obj.kind ?? slot.defaultKind);
+    if (!desc) {
+      throw new InputError(`${source}: invalid ${slot.key}.kind ${JSON.stringify(obj.kind)} (allowed: ${slot.family.kinds.join(', ')})`, slot.key);
+    }
+    const r = nestedSchema(desc).safeParse({ kind: desc.kind, ...obj });
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      if (issue.code === 'unrecognized_keys') {
+        const keys = (issue as { keys: string[] }).keys;
+        const takes = Object.keys(desc.fields);
+        throw new InputError(
+          `${source}: ${slot.key} "${desc.kind}" has no setting ${keys.map((k) => `"${k}"`).join(', ')} (its settings: ${takes.length ? takes.join(', ') : 'none'})`,
+          `${slot.key}.${keys[0]}`,
+        );
+      }
+      const path = [slot.key, ...issue.path.map(String)].join('.');
+      throw new InputError(`${source}: invalid ${path} ${JSON.stringify(issue.path.length ? obj[String(issue.path[0])] : obj)}: ${issue.message}`, path);
+    }
+    out[slot.key] = desc.kind;
+    for (const [key, f] of Object.entries(desc.fields)) {
+      if (obj[key] === undefined) continue;
+      if (raw[f.name] !== undefined && f.name !== slot.key) {
+        throw new InputError(`${source}: "${f.name}" is given twice, at the top level and as ${slot.key}.${key}`, f.name);
+      }
+      out[f.name] = obj[key];
+    }
+  }
+  return out;
+}
+
+/**
+ * Settings given as flags must apply to the kinds the run uses (`--leak` on deep-linear is an
+ * error, not silently ignored) and satisfy the kind's own schema (linear: `--depth 1` only).
+ */
+function checkFlagsApply(c: Record<string, unknown>, raw: Record<string, unknown>, fromFlags: ReadonlySet<string>): void {
+  for (const name of fromFlags) {
+    const f = FIELD_BY_NAME.get(name);
+    if (!f || f.family === null || f.name === f.family) continue;
+    const slot = SLOTS.find((s) => s.key === f.family)!;
+    const desc = slot.family.find(c[slot.key])!;
+    const nested = Object.entries(desc.fields).find(([, g]) => g.name === name);
+    if (!nested) {
+      const takers = slot.family.kindsTaking(name);
+      throw new InputError(
+        `${flagName(name)} does not apply to ${slot.key} ${desc.kind} (it applies to ${takers.length ? takers.join(', ') : 'no ' + slot.key}; ${desc.kind} takes ${Object.values(desc.fields).map((g) => flagName(g.name)).join(', ') || 'no settings'})`,
+        name,
+      );
+    }
+    const r = nested[1].schema.safeParse(raw[name]);
+    if (!r.success) throw new InputError(`invalid ${flagName(name)} ${JSON.stringify(raw[name])} for ${slot.key} ${desc.kind}: ${r.error.issues[0].message}`, name);
+  }
+}
+
+/**
+ * Settings of the run's kinds that the input leaves out take their kind's default rather than the
+ * family's (leaky-relu-mlp: leak 0.1; linear: depth 1).
+ */
+function applyKindDefaults(c: Record<string, unknown>, raw: Record<string, unknown>): Record<string, unknown> {
+  for (const slot of SLOTS) {
+    const desc = slot.family.find(c[slot.key])!;
+    for (const f of Object.values(desc.fields)) if (raw[f.name] === undefined) c[f.name] = f.schema.parse(undefined);
+  }
+  return c;
+}
+
+/**
+ * Validate raw settings (from a config file merged with flags; flat or nested). Throws `InputError`
+ * with one line naming the field (`--flag` spelling when `fromFlags` lists it, else `config field
+ * "name"`). Settings given as flags must apply to the run's kinds.
  */
 export function parseTrainConfig(raw: unknown, fromFlags: ReadonlySet<string> = new Set(), source = 'config'): TrainConfig {
-  const r = TrainConfigSchema.safeParse(raw);
-  if (r.success) return r.data;
+  const flat = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? flattenNested(raw as Record<string, unknown>, source) : raw;
+  const r = TrainConfigSchema.safeParse(flat);
+  if (r.success) {
+    checkFlagsApply(r.data, flat as Record<string, unknown>, fromFlags);
+    return applyKindDefaults(r.data, flat as Record<string, unknown>) as unknown as TrainConfig;
+  }
   const issue = r.error.issues[0];
   const field = issue.path.length > 0 ? String(issue.path[0]) : '';
   if (issue.code === 'unrecognized_keys' && issue.path.length === 0) {
     const keys = (issue as { keys: string[] }).keys;
     throw new InputError(`${source}: unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')} (allowed: ${Object.keys(TrainConfigSchema.shape).join(', ')})`, keys[0]);
   }
-  const value = field && raw && typeof raw === 'object' ? (raw as Record<string, unknown>)[field] : undefined;
+  const value = field && flat && typeof flat === 'object' ? (flat as Record<string, unknown>)[field] : undefined;
   const name = fromFlags.has(field) ? flagName(field) : `${source} field "${field}"`;
   let msg = issue.message;
   if (issue.code === 'invalid_type') msg = `expected ${(issue as { expected: string }).expected}`;
@@ -144,4 +251,40 @@ export function parseTrainConfig(raw: unknown, fromFlags: ReadonlySet<string> = 
 /** The config as JSON-ready data (p = ∞ written as "inf"). */
 export function configToJson(c: TrainConfig): Record<string, unknown> {
   return { ...c, p: c.p === Infinity ? 'inf' : c.p };
+}
+
+/**
+ * The nested form of a config: one object per kind with exactly that kind's settings, then the
+ * run's settings (the same run as the flat form).
+ */
+export function nestedConfig(c: TrainConfig): Record<string, unknown> {
+  const flat = configToJson(c);
+  const out: Record<string, unknown> = {};
+  const taken = new Set<string>();
+  for (const slot of SLOTS) {
+    const desc = slot.family.find(c[slot.key])!;
+    const obj: Record<string, unknown> = { kind: desc.kind };
+    for (const [key, f] of Object.entries(desc.fields)) obj[key] = flat[f.name];
+    out[slot.key] = obj;
+  }
+  for (const f of TRAIN_FIELDS) if (f.family !== null) taken.add(f.name);
+  for (const f of TRAIN_FIELDS) if (!taken.has(f.name)) out[f.name] = flat[f.name];
+  return out;
+}
+
+/**
+ * JSON Schema (draft 2020-12) of what `train --config` and an experiment's `base` accept: the flat
+ * form, with each family's key also taking its nested object form (one schema per kind).
+ */
+export function trainConfigJsonSchema(): Record<string, unknown> {
+  const shape: Record<string, z.ZodType> = {};
+  for (const f of TRAIN_FIELDS) {
+    const slot = SLOTS.find((s) => s.key === f.name);
+    const flatSchema = f.schema.describe(f.help);
+    shape[f.name] = slot
+      ? z.union([flatSchema, z.discriminatedUnion('kind', slot.family.all.map((d) => nestedSchema(d)) as never)]).describe(`${f.help}; or an object {kind, …its settings}`)
+      : flatSchema;
+  }
+  const schema = z.toJSONSchema(z.strictObject(shape), { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { ...schema, title: 'advbias training config', description: 'Settings of one `advbias train` run (flat, or nested per kind). Generated from the kind descriptors.' };
 }

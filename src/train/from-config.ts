@@ -1,77 +1,74 @@
 /**
  * From a validated `TrainConfig` to the objects a run needs (library code: no file access; the data
- * set and a reference direction are passed in).
+ * set and a reference direction are passed in). Kinds are looked up in their registries: nothing
+ * here tests a kind's name.
  */
 import type { TrainConfig } from './config.ts';
 import type { TrainOptions } from './trainer.ts';
 import type { ScheduleConfig } from './schedule.ts';
 import { parseRecordSpec } from './record.ts';
-import { validateAttackConfig, DEFAULT_PGD_STEP_FACTOR } from '../attacks/index.ts';
+import { scheduleOf } from './schedules.ts';
+import { validateAttackConfig, attackDescriptor, perturbationNormOf, DEFAULT_PGD_STEP_FACTOR } from '../attacks/index.ts';
 import type { AttackConfig } from '../attacks/attack.ts';
-import { createModel } from '../models/registry.ts';
+import { createModel, modelDescriptor, type ModelSpec } from '../models/registry.ts';
 import type { Model } from '../models/model.ts';
 import type { Dataset } from '../data/dataset.ts';
-import { InputError } from '../errors.ts';
 import type { KktOption } from '../metrics/measure.ts';
-
-/** MNIST images flattened: d = 784 is read as one 28×28 channel when `inputShape` is null. */
-const MNIST_SHAPE = [1, 28, 28] as const;
-const MNIST_DIM = 784;
 
 /** PGD step α in force: the config's, else 2.5·ε/K (Madry et al.); null when it does not apply. */
 export function attackStepSizeOf(c: TrainConfig): number | null {
   return c.attackStepSize ?? (c.eps > 0 ? (DEFAULT_PGD_STEP_FACTOR * c.eps) / c.attackSteps : null);
 }
 
-/** η_t decay in force: the config's, else sqrt for loss-scaled and none otherwise. */
+/** η_t decay in force: the config's, else the schedule's default (sqrt for loss-scaled, none otherwise). */
 export function lrDecayOf(c: TrainConfig): 'none' | 'sqrt' {
-  return c.lrDecay ?? (c.schedule === 'loss-scaled' ? 'sqrt' : 'none');
+  return scheduleOf(c).decay;
 }
 
-/** The attack settings of a config (α defaults to 2.5·ε/K, Madry et al.). */
+/** The perturbation norm p of a config (the attack kind's fixed norm, e.g. FGSM's ∞, or `p`). */
+export function perturbationNorm(c: TrainConfig): number {
+  return perturbationNormOf({ kind: c.attack, p: c.p });
+}
+
+/** The attack settings of a config (α defaults to 2.5·ε/K, Madry et al.); validated once, here. */
 export function attackFromConfig(c: TrainConfig): AttackConfig {
+  const desc = attackDescriptor(c.attack);
   // ε = 0: any positive step keeps the config valid (δ is 0 anyway).
   const stepSize = attackStepSizeOf(c) ?? 1;
-  return validateAttackConfig({ kind: c.attack, p: c.p, eps: c.eps, steps: c.attackSteps, stepSize, randomStart: c.randomStart });
+  return validateAttackConfig({
+    kind: desc.kind,
+    p: perturbationNorm(c),
+    eps: c.eps,
+    steps: c.attackSteps,
+    stepSize,
+    randomStart: c.randomStart,
+    ...(c.clip ? { clip: c.clip } : {}),
+  });
 }
 
 /**
- * Build the model a config asks for on this data (outputs from the labels). relu-cnn takes its
- * architecture from `inputShape` ([1, 28, 28] when null and d = 784), `conv`, `dense` and `leak`.
+ * The model spec a config asks for on this data: the model kind's own settings (its descriptor's
+ * fields), with K outputs from the labels.
  */
-export function modelFromConfig(c: TrainConfig, data: Dataset): Model {
-  if (c.model === 'relu-cnn') {
-    let inputShape: readonly number[] | null = c.inputShape;
-    if (inputShape === null) {
-      if (data.d !== MNIST_DIM) {
-        throw new InputError(`relu-cnn needs config field "inputShape" [channels, height, width] with product d = ${data.d} for data "${data.name}" (only d = ${MNIST_DIM} defaults to [${MNIST_SHAPE.join(', ')}])`, 'inputShape');
-      }
-      inputShape = MNIST_SHAPE;
-    }
-    return createModel({
-      kind: 'relu-cnn',
-      inputDim: data.d,
-      inputShape,
-      conv: c.conv,
-      dense: c.dense,
-      outputs: data.binary ? 1 : data.classes,
-      leak: c.leak,
-    });
+export function modelSpecFromConfig(c: TrainConfig, data: Dataset): ModelSpec {
+  const desc = modelDescriptor(c.model, 'model');
+  const spec: Record<string, unknown> = { kind: desc.kind, inputDim: data.d, outputs: data.binary ? 1 : data.classes };
+  const values = c as unknown as Record<string, unknown>;
+  for (const [key, f] of Object.entries(desc.fields)) {
+    const v = values[f.name];
+    if (v !== null && v !== undefined) spec[key] = v;
   }
-  const hidden = c.model === 'deep-linear' || c.model === 'relu-mlp';
-  return createModel({
-    kind: c.model,
-    inputDim: data.d,
-    depth: c.model === 'linear' ? undefined : c.depth,
-    width: hidden ? c.width : undefined,
-    outputs: data.binary ? 1 : data.classes,
-    leak: c.model === 'relu-mlp' ? c.leak : undefined,
-  });
+  return spec as unknown as ModelSpec;
+}
+
+/** Build the model a config asks for on this data (outputs from the labels). */
+export function modelFromConfig(c: TrainConfig, data: Dataset): Model {
+  return createModel(modelSpecFromConfig(c, data));
 }
 
 /** The step-size schedule of a config. */
 export function scheduleFromConfig(c: TrainConfig): ScheduleConfig {
-  return { kind: c.schedule, lr: c.lr, decay: lrDecayOf(c), form: c.stepForm };
+  return scheduleOf(c);
 }
 
 /** Complete TrainOptions for a config on `data`, with an optional reference direction and hooks. */

@@ -8,21 +8,20 @@ import type { SolverResult } from '../solvers/types.ts';
 import { solve } from '../solvers/index.ts';
 import { InputError } from '../errors.ts';
 import { formatNormExponent } from '../linalg/norms.ts';
-import { architectureOfModel } from '../solvers/interpolation-norm.ts';
+import { modelDescriptor, MODELS } from '../models/registry.ts';
+import { perturbationRadiusOf } from '../attacks/index.ts';
+import { perturbationNorm } from './from-config.ts';
 
-/** Models whose reference direction is the adversarial SVM (B) (claim C1). */
-const C1_MODELS = new Set(['linear', 'deep-linear']);
-/** Linear-in-x models (for the separability check). */
-const LINEAR_IN_X = new Set(['linear', 'deep-linear', 'diagonal', 'diagonal-pm', 'conv']);
-
-/** The perturbation norm p of a config (FGSM is ℓ∞). */
-export function perturbationNorm(c: TrainConfig): number {
-  return c.attack === 'fgsm' ? Infinity : c.p;
-}
+export { perturbationNorm } from './from-config.ts';
 
 /** True when the run is adversarial with a positive radius. */
 export function isAdversarial(c: TrainConfig): boolean {
-  return c.attack !== 'none' && c.eps > 0;
+  return perturbationRadiusOf({ kind: c.attack, eps: c.eps }) > 0;
+}
+
+/** The models that have a reference direction, by problem, for error messages. */
+function referenceKinds(problem: 'adversarial-svm' | 'interpolation-norm'): string {
+  return MODELS.all.filter((d) => d.traits.referenceProblem(2) === problem || (problem === 'adversarial-svm' && d.traits.referenceProblem(1) === problem && d.traits.c3Architecture === null)).map((d) => d.kind).join(', ');
 }
 
 /**
@@ -34,16 +33,17 @@ export function isAdversarial(c: TrainConfig): boolean {
  */
 export async function autoReference(c: TrainConfig, data: Dataset): Promise<SolverResult> {
   if (!data.binary) throw new InputError(`--reference auto needs binary data (labels ±1); "${data.name}" has ${data.classes} classes`, 'reference');
-  const arch = architectureOfModel(c.model);
-  if (!C1_MODELS.has(c.model) && arch === null)
+  const traits = modelDescriptor(c.model, 'model').traits;
+  const problem = traits.referenceProblem(c.depth);
+  if (problem === null)
     throw new InputError(
-      `--reference auto: no reference direction for model "${c.model}" (linear and deep-linear: the adversarial SVM of claim C1; diagonal, diagonal-pm and conv: the interpolation-norm problem of claim C3; relu-mlp and relu-cnn: none — use the KKT measurements)`,
+      `--reference auto: no reference direction for model "${c.model}" (${referenceKinds('adversarial-svm')}: the adversarial SVM of claim C1; ${referenceKinds('interpolation-norm')}: the interpolation-norm problem of claim C3; ${MODELS.all.filter((d) => d.traits.referenceProblem(2) === null).map((d) => d.kind).join(', ')}: none — use the KKT measurements)`,
       'reference',
     );
   const eps = isAdversarial(c) ? c.eps : 0;
   const r =
-    arch !== null && c.depth >= 2
-      ? await solve('interpolation-norm', data, { architecture: arch, depth: c.depth, p: perturbationNorm(c), eps })
+    problem === 'interpolation-norm' && traits.c3Architecture !== null
+      ? await solve('interpolation-norm', data, { architecture: traits.c3Architecture, depth: c.depth, p: perturbationNorm(c), eps })
       : isAdversarial(c)
         ? await solve('adversarial-svm', data, { p: perturbationNorm(c), eps: c.eps })
         : await solve('svm', data, { q: 2 });
@@ -57,7 +57,7 @@ export async function autoReference(c: TrainConfig, data: Dataset): Promise<Solv
  * `allowInseparable`. Returns the threshold result (null when the check does not apply).
  */
 export async function checkAdversarialSeparability(c: TrainConfig, data: Dataset): Promise<SolverResult | null> {
-  if (!isAdversarial(c) || !data.binary || !LINEAR_IN_X.has(c.model)) return null;
+  if (!isAdversarial(c) || !data.binary || !modelDescriptor(c.model, 'model').traits.linearInX) return null;
   const p = perturbationNorm(c);
   const th = await solve('threshold', data, { p });
   if (th.status === 'not-separable') {
