@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { AdvbiasError, InputError } from '../errors.ts';
 import { trainCommand, type TrainFlags } from './train.ts';
+import { addSettingOptions } from './flags.ts';
 import { reproduceCommand, type ReproduceFlags } from './reproduce.ts';
 import { solveCommand, type SolveFlags } from './solve.ts';
 import { runsExportCommand, runsListCommand, runsShowCommand, type RunsExportFlags, type RunsListFlags, type RunsShowFlags } from './runs.ts';
@@ -19,38 +20,12 @@ function buildProgram(result: { code: number }): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError('(run advbias --help for usage)');
 
-  program
+  const train = program
     .command('train')
     .description('train a homogeneous model, optionally adversarially, and measure margins and direction')
-    .option('--config <file>', 'JSON file with the settings below (camelCase names); flags override it')
-    .option('--data <spec>', 'FILE.json | FILE.csv | s1 | s2 | s2-mirrored | synthetic:n=..,d=..,margin=..,seed=.. | mnist:DIGITS (default s2)')
-    .option('--model <kind>', 'linear | deep-linear | diagonal | diagonal-pm | conv | relu-mlp | relu-cnn (default deep-linear; relu-cnn layers via --config: inputShape, conv, dense)')
-    .option('--depth <L>', 'number of weight layers (default 2)')
-    .option('--width <m>', 'hidden width, or a comma list per hidden layer (default 10)')
-    .option('--leak <slope>', 'leaky-ReLU slope for relu-mlp (default 0)')
-    .option('--attack <kind>', 'none | exact | fgsm | fgm | pgd (default none)')
-    .option('--p <p>', 'perturbation norm: 1 | 2 | inf | any number ≥ 1 (default inf)')
-    .option('--eps <eps>', 'perturbation radius ε ≥ 0 (default 0)')
-    .option('--attack-steps <K>', 'PGD steps (default 10)')
-    .option('--attack-step-size <alpha>', 'PGD step size (default 2.5·ε/K)')
-    .option('--random-start', 'PGD starts at a seeded random point of the ball')
-    .option('--loss <kind>', 'exp | logistic (default exp)')
-    .option('--schedule <kind>', 'constant | loss-scaled | loss-based (default loss-scaled)')
-    .option('--lr <eta>', 'learning rate η₀ (default 0.1)')
-    .option('--lr-decay <kind>', 'none | sqrt: η_t = η₀/√(t+1) (default sqrt for loss-scaled, else none)')
-    .option('--step-form <form>', 'sphere | direct: loss-scaled step η/(ρ^{L−2}L) or η/L (default sphere)')
-    .option('--steps <T>', 'number of updates (default 10000)')
-    .option('--batch-size <B>', 'mini-batch size, 0 = full batch (default 0)')
-    .option('--init-scale <s>', 'initialization scale (default 1)')
-    .option('--seed <n>', 'seed of every random choice (default 0)')
-    .option('--reference <file|auto>', 'JSON {"direction": number[]}, or auto (the solution the theory predicts): report the angle of β/‖β‖ to it')
-    .option('--allow-inseparable', 'train a linear-in-x model even when ε ≥ γ_q* (no margin to grow)')
-    .option('--eval-eps <list>', 'after training: robust accuracy under PGD with restarts (exact for linear-in-x models) at these ε, e.g. 0.05,0.1')
-    .option('--eval-steps <K>', 'evaluation PGD steps (default 20)')
-    .option('--eval-restarts <R>', 'evaluation random restarts (default 2)')
-    .option('--eval-data <spec>', 'evaluate on this data instead of the training data')
-    .option('--kkt <which>', 'KKT residuals of (P_adv) in the history: auto | off | all | N (the N smallest margins) (default auto)')
-    .option('--record <spec>', 'history steps: log | log:N per decade | every:N (default log)')
+    .option('--config <file>', 'JSON file with the settings below (camelCase names, flat or nested per kind: see `advbias schema train`); flags override it');
+  addSettingOptions(train);
+  train
     .option('--out <dir>', 'write result.json and history.csv there')
     .option('--json', 'print exactly one JSON object {"config", "final", "history", "run"} on stdout')
     .addOption(new Option('--no-progress', 'hide the progress bar').hideHelp())

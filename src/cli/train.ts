@@ -2,6 +2,8 @@ import { readFileSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs'
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { InputError } from '../errors.ts';
+import { settingsFromFlags, type SettingFlags } from './flags.ts';
+import { attackDescriptor } from '../attacks/index.ts';
 import { parseTrainConfig, configToJson, type TrainConfig } from '../train/config.ts';
 import { trainOptionsFromConfig, attackStepSizeOf, lrDecayOf } from '../train/from-config.ts';
 import { autoReference, checkAdversarialSeparability, isAdversarial, perturbationNorm } from '../train/reference.ts';
@@ -17,22 +19,8 @@ import { toJson, csvHeader, csvRow } from './output.ts';
 import { VERSION } from './version.ts';
 import { kernels } from '../linalg/kernels.ts';
 
-/** Flags of `advbias train` as commander hands them over (strings, booleans). */
-export interface TrainFlags {
-  [key: string]: string | boolean | undefined;
-}
-
-/** Config fields that take numbers, and how flags spell them. */
-const NUMBER_FIELDS = ['depth', 'leak', 'eps', 'attackSteps', 'attackStepSize', 'lr', 'steps', 'batchSize', 'initScale', 'seed', 'evalSteps', 'evalRestarts'] as const;
-const STRING_FIELDS = ['data', 'model', 'attack', 'loss', 'schedule', 'lrDecay', 'stepForm', 'reference', 'record', 'p', 'evalData'] as const;
-
-function parseNumberFlag(field: string, text: string): number {
-  const flag = '--' + field.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
-  const t = text.trim();
-  const v = Number(t);
-  if (t === '' || !Number.isFinite(v)) throw new InputError(`invalid ${flag} "${text}": expected a number`, field);
-  return v;
-}
+/** Flags of `advbias train` as commander hands them over (strings, booleans; repeated flags as arrays). */
+export type TrainFlags = SettingFlags;
 
 /** Read the JSON config file named by --config. */
 function readConfigFile(path: string): Record<string, unknown> {
@@ -57,48 +45,15 @@ function readConfigFile(path: string): Record<string, unknown> {
 
 /** Merge defaults ← config file ← flags and validate. */
 export function resolveTrainConfig(flags: TrainFlags): TrainConfig {
-  const raw: Record<string, unknown> = typeof flags.config === 'string' ? readConfigFile(flags.config) : {};
-  const fromFlags = new Set<string>();
-  for (const f of NUMBER_FIELDS) {
-    const v = flags[f];
-    if (typeof v === 'string') {
-      raw[f] = parseNumberFlag(f, v);
-      fromFlags.add(f);
-    }
-  }
-  for (const f of STRING_FIELDS) {
-    const v = flags[f];
-    if (typeof v === 'string') {
-      raw[f] = v;
-      fromFlags.add(f);
-    }
-  }
-  if (typeof flags.evalEps === 'string') {
-    raw.evalEps = flags.evalEps.split(',').map((t) => parseNumberFlag('evalEps', t));
-    fromFlags.add('evalEps');
-  }
-  if (typeof flags.kkt === 'string') {
-    const t = flags.kkt.trim();
-    raw.kkt = /^[0-9]+$/.test(t) ? Number(t) : t;
-    fromFlags.add('kkt');
-  }
-  if (typeof flags.width === 'string') {
-    const parts = flags.width.split(',').map((s) => parseNumberFlag('width', s));
-    raw.width = parts.length === 1 ? parts[0] : parts;
-    fromFlags.add('width');
-  }
-  for (const f of ['randomStart', 'allowInseparable'] as const) {
-    if (flags[f] === true) {
-      raw[f] = true;
-      fromFlags.add(f);
-    }
-  }
-  const c = parseTrainConfig(raw, fromFlags, typeof flags.config === 'string' ? `config file "${flags.config}"` : 'config');
+  const file = typeof flags.config === 'string' ? flags.config : null;
+  const { raw: fromFlagValues, fromFlags } = settingsFromFlags(flags);
+  const raw: Record<string, unknown> = { ...(file ? readConfigFile(file) : {}), ...fromFlagValues };
+  const c = parseTrainConfig(raw, fromFlags, file ? `config file "${file}"` : 'config');
   // Record the values actually used, so that result.json's config reruns the same run.
   return {
     ...c,
     lrDecay: lrDecayOf(c),
-    attackStepSize: c.attack === 'pgd' ? attackStepSizeOf(c) : c.attackStepSize,
+    attackStepSize: attackDescriptor(c.attack).fields.stepSize ? attackStepSizeOf(c) : c.attackStepSize,
   };
 }
 

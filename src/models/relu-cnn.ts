@@ -645,7 +645,7 @@ function createReluCnnChecked(spec: ModelSpec): Model {
   // Flat 784-dimensional inputs are MNIST's 1×28×28 unless said otherwise.
   const shape = spec.inputShape ?? (d === MNIST_DIM ? MNIST_SHAPE : undefined);
   if (shape === undefined) {
-    throw new InputError(`relu-cnn needs "inputShape" [channels, height, width] with product d = ${d} (allowed: 3 integers ≥ 1 with product d; only d = ${MNIST_DIM} defaults to [${MNIST_SHAPE.join(', ')}]) for model "${k}"`, 'inputShape');
+    failField("inputShape", shape, k, `[channels, height, width], 3 integers ≥ 1 with product inputDim = ${d} (d = ${d}); only d = ${MNIST_DIM} defaults to [${MNIST_SHAPE.join(", ")}]`);
   }
   if (!Array.isArray(shape) || shape.length !== 3 || !shape.every(isPositiveInteger)) {
     failField('inputShape', shape, k, `[channels, height, width], 3 integers ≥ 1 with product inputDim = ${d}`);

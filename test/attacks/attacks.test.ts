@@ -361,9 +361,9 @@ describe('rows, models and data', () => {
 
 describe('validateAttackConfig', () => {
   it('fills documented defaults, accepts "inf", and is idempotent', () => {
-    assert.deepEqual(validateAttackConfig({ kind: 'fgsm', eps: 0.1 }), { kind: 'fgsm', p: Infinity, eps: 0.1, steps: 1, stepSize: 0.1, randomStart: false });
-    assert.deepEqual(validateAttackConfig({ kind: 'pgd', eps: 0.1 }), { kind: 'pgd', p: 2, eps: 0.1, steps: 10, stepSize: 0.025, randomStart: false });
-    assert.deepEqual(validateAttackConfig({ kind: 'none' }), { kind: 'none', p: 2, eps: 0, steps: 1, stepSize: 1, randomStart: false });
+    assert.deepEqual(validateAttackConfig({ kind: 'fgsm', eps: 0.1 }), { kind: 'fgsm', p: Infinity, eps: 0.1, steps: 1, stepSize: 0.1, randomStart: false, clip: null });
+    assert.deepEqual(validateAttackConfig({ kind: 'pgd', eps: 0.1 }), { kind: 'pgd', p: 2, eps: 0.1, steps: 10, stepSize: 0.025, randomStart: false, clip: null });
+    assert.deepEqual(validateAttackConfig({ kind: 'none' }), { kind: 'none', p: 2, eps: 0, steps: 1, stepSize: 1, randomStart: false, clip: null });
     assert.equal(validateAttackConfig({ kind: 'fgm', p: 'inf', eps: 1 }).p, Infinity);
     assert.equal(validateAttackConfig({ kind: 'fgsm', p: '∞', eps: 1 }).p, Infinity);
     for (const raw of [{ kind: 'pgd', p: 3, eps: 0.5, steps: 7, randomStart: true }, { kind: 'exact', p: 1, eps: 0.2 }, { kind: 'fgm', eps: 0 }]) {

@@ -61,6 +61,7 @@ const SPECS: ModelSpec[] = [
   { kind: 'relu-mlp', inputDim: 5, depth: 3, width: [7, 4], outputs: 3 },
   { kind: 'relu-mlp', inputDim: 3, depth: 3, width: 5, outputs: 2, leak: 0.1 },
   { kind: 'relu-mlp', inputDim: 6, depth: 4, width: 5, outputs: 4 },
+  { kind: 'leaky-relu-mlp', inputDim: 4, depth: 3, width: 5, outputs: 3 },
   { kind: 'deep-linear', inputDim: 3, depth: 1 },
   { kind: 'deep-linear', inputDim: 4, depth: 2, width: 5 },
   { kind: 'deep-linear', inputDim: 5, depth: 3, width: [4, 6] },

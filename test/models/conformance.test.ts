@@ -54,6 +54,8 @@ const CASES: ModelSpec[] = [
   { kind: 'relu-mlp', inputDim: 5, depth: 3, width: [7, 4], outputs: 3 },
   { kind: 'relu-mlp', inputDim: 3, depth: 3, width: 5, outputs: 2, leak: 0.1 },
   { kind: 'relu-mlp', inputDim: 6, depth: 4, width: 5, outputs: 4 },
+  { kind: 'leaky-relu-mlp', inputDim: 4, depth: 3, width: 5, outputs: 2 },
+  { kind: 'leaky-relu-mlp', inputDim: 3, depth: 2, width: 4, leak: 0.3 },
   { kind: 'relu-cnn', inputDim: 36, inputShape: [1, 6, 6], conv: [{ channels: 2, kernel: 3, pool: { kind: 'max', size: 2 } }] },
   { kind: 'relu-cnn', inputDim: 50, inputShape: [2, 5, 5], conv: [{ channels: 3, kernel: 2, pool: { kind: 'avg', size: 2 } }], dense: [4], outputs: 3 },
   {
@@ -70,7 +72,7 @@ const CASES: ModelSpec[] = [
 ];
 
 /** Models with a ReLU: not linear in x, and their gradient checks must stay away from kinks. */
-const NONLINEAR_KINDS = new Set(['relu-mlp', 'relu-cnn']);
+const NONLINEAR_KINDS = new Set(['relu-mlp', 'leaky-relu-mlp', 'relu-cnn']);
 
 /** The order L a spec describes: depth (default 1 for linear, 2 otherwise), or the weight layers of a relu-cnn. */
 function expectedOrder(s: ModelSpec): number {
@@ -128,7 +130,7 @@ function grads(model: Model, theta: Float64Array, x: Float64Array, dOut: Float64
 
 /** Hidden pre-activations of a relu-mlp at (θ, x) (empty for other kinds). */
 function preActivations(model: Model, theta: Float64Array, x: Float64Array): Float64Array {
-  if (model.kind !== 'relu-mlp') return new Float64Array(0);
+  if (model.kind !== 'relu-mlp' && model.kind !== 'leaky-relu-mlp') return new Float64Array(0);
   const ws = model.createWorkspace();
   evalF(model, theta, x, ws);
   const hidden = model.layout.slice(0, -1).reduce((n, b) => n + b.shape[0], 0);
@@ -511,7 +513,7 @@ describe('diagonal-pm init', () => {
 
 describe('createModel validation', () => {
   const bad: Array<[ModelSpec, string, string]> = [
-    [{ kind: 'foo', inputDim: 3 }, 'kind', 'unknown model "foo" (allowed: linear, deep-linear, diagonal, diagonal-pm, conv, relu-mlp, relu-cnn)'],
+    [{ kind: 'foo', inputDim: 3 }, 'kind', 'unknown model "foo" (allowed: linear, deep-linear, diagonal, diagonal-pm, conv, relu-mlp, leaky-relu-mlp, relu-cnn)'],
     [{ kind: 'linear', inputDim: 0 }, 'inputDim', '0'],
     [{ kind: 'linear', inputDim: 2.5 }, 'inputDim', '2.5'],
     [{ kind: 'linear', inputDim: 3, depth: 2 }, 'depth', '2'],
