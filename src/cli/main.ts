@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { AdvbiasError, InputError } from '../errors.ts';
 import { trainCommand, type TrainFlags } from './train.ts';
 import { addSettingOptions } from './flags.ts';
+import { schemaCommand } from './schema.ts';
 import { reproduceCommand, type ReproduceFlags } from './reproduce.ts';
 import { solveCommand, type SolveFlags } from './solve.ts';
 import { runsExportCommand, runsListCommand, runsShowCommand, type RunsExportFlags, type RunsListFlags, type RunsShowFlags } from './runs.ts';
@@ -61,6 +62,15 @@ function buildProgram(result: { code: number }): Command {
     .option('--store <file>', 'the run store (SQLite; default out/runs.sqlite)')
     .action(async (names: string[], opts: ReproduceFlags) => {
       result.code = await reproduceCommand(names, opts);
+    });
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of a training config (train: --config files and experiment bases, flat or nested per kind) or of an experiment file, generated from the model/attack/schedule/loss descriptors')
+    .argument('[which]', 'train | experiment (default train)')
+    .option('--out <file>', 'write it there instead of stdout')
+    .action((which: string | undefined, opts: { out?: string }) => {
+      result.code = schemaCommand(which, opts);
     });
 
   const runs = program.command('runs').description('the run store that reproduce fills (SQLite, default out/runs.sqlite): list, show and export stored runs');

@@ -15,8 +15,9 @@ export type LabelMode = 'auto' | 'binary' | 'multiclass';
 /** Options shared by {@link parseJsonDataset} and {@link parseCsvDataset}. */
 export interface ParseOptions {
   /**
-   * - `auto` (default): all labels in {−1, +1} → binary; otherwise integers 0..K−1 → K-class
-   *   with K = max + 1 ≥ 2. Labels all in {0, 1} therefore give a 2-class K-class set.
+   * - `auto` (default): all labels in {−1, +1} → binary; all in {0, 1} → binary too (0 → −1, 1 → +1,
+   *   the convention of most data sets with two classes), unless `classes` says there are more;
+   *   otherwise integers 0..K−1 → K-class with K = max + 1 ≥ 2.
    * - `binary`: labels must all lie in {−1, +1}, or all in {0, 1} (then 0 → −1 and 1 → +1).
    * - `multiclass`: labels must be integers 0..K−1 with K = max + 1 ≥ 2.
    */
@@ -106,11 +107,13 @@ function buildLabels(
     if (v !== 0 && v !== 1) all01 = false;
   }
   const y = new Int32Array(n);
-  if (mode === 'binary' || (mode === 'auto' && allPm)) {
+  // 0/1 read as binary needs both classes present (all 0 stays the one-class error below).
+  const autoBinary = allPm || (all01 && raw.includes(0) && (options.classes === undefined || options.classes === 2));
+  if (mode === 'binary' || (mode === 'auto' && autoBinary)) {
     if (allPm) {
       for (let i = 0; i < n; i++) y[i] = raw[i];
     } else if (all01) {
-      // Explicitly requested binary with 0/1 labels: 1 is the positive class.
+      // 0/1 labels read as binary: 1 is the positive class.
       for (let i = 0; i < n; i++) y[i] = raw[i] === 1 ? 1 : -1;
     } else {
       // Name the first label that rules out both readings.

@@ -188,10 +188,62 @@ export const ExperimentSchema = z.strictObject({
   kernelReference: z.boolean().default(false),
   figures: z.array(Figure).default([]),
   expectations: z.array(Expectation).min(1),
+  /**
+   * Names of the free tags that runs carry besides training settings (e.g. `target`, `arch`), for
+   * labels, `where` filters and tables. A grid or run key that is neither a training setting,
+   * `epsFraction`, `run` nor a declared tag is an error (so a typo such as `epss` cannot pass as a tag).
+   */
+  tags: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, { error: 'letters, digits, _ and -' })).default([]),
   /** What `--quick` changes. */
   quick: Variant.optional(),
 });
 export type ExperimentConfig = z.output<typeof ExperimentSchema>;
+
+/** Run keys every experiment may use besides training settings and declared tags. */
+const RUN_KEYS = ['epsFraction', 'run'];
+
+/** The closest allowed name to `key` (edit distance ≤ 2), for "did you mean" hints. */
+function closest(key: string, allowed: readonly string[]): string | null {
+  const dist = (a: string, b: string): number => {
+    const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+    for (let j = 1; j <= b.length; j++) dp[0][j] = j;
+    for (let i = 1; i <= a.length; i++)
+      for (let j = 1; j <= b.length; j++) dp[i][j] = Math.min(dp[i - 1][j] + 1, dp[i][j - 1] + 1, dp[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    return dp[a.length][b.length];
+  };
+  let best: string | null = null;
+  let bestD = 3;
+  for (const a of allowed) {
+    const d = dist(key.toLowerCase(), a.toLowerCase());
+    if (d < bestD) [best, bestD] = [a, d];
+  }
+  return best;
+}
+
+/** Every grid, run and `where` key must be a setting, epsFraction, run or a declared tag. */
+function checkRunKeys(exp: ExperimentConfig, source: string): void {
+  const settings = Object.keys(TrainConfigSchema.shape);
+  const allowed = [...settings, ...RUN_KEYS, ...exp.tags];
+  const places: Array<[string, Record<string, unknown> | undefined]> = [
+    ['grid', exp.grid],
+    ...(exp.runs ?? []).map((r, i) => [`runs[${i}]`, r] as [string, Record<string, unknown>]),
+    ['quick.grid', exp.quick?.grid],
+    ...(exp.quick?.runs ?? []).map((r, i) => [`quick.runs[${i}]`, r] as [string, Record<string, unknown>]),
+    ...exp.expectations.map((e, i) => [`expectations[${i}].where`, e.where] as [string, Record<string, unknown> | undefined]),
+    ...(exp.quick?.expectations ?? []).map((e, i) => [`quick.expectations[${i}].where`, e.where] as [string, Record<string, unknown> | undefined]),
+    ...exp.figures.map((f, i) => [`figures[${i}].where`, f.where] as [string, Record<string, unknown> | undefined]),
+  ];
+  for (const [where, obj] of places) {
+    for (const key of Object.keys(obj ?? {})) {
+      if (allowed.includes(key)) continue;
+      const hint = closest(key, allowed);
+      throw new InputError(
+        `experiment ${source}: ${where} has the unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}: keys must be training settings, ${RUN_KEYS.join(' or ')}, or tags declared in "tags" (declared: ${exp.tags.length ? exp.tags.join(', ') : 'none'})`,
+        'experiment',
+      );
+    }
+  }
+}
 
 /** Parse and validate an experiment config; errors name the file and the field. */
 export function parseExperiment(raw: unknown, source: string): ExperimentConfig {
@@ -200,5 +252,12 @@ export function parseExperiment(raw: unknown, source: string): ExperimentConfig 
     const issue = r.error.issues[0];
     throw new InputError(`experiment ${source}: field "${issue.path.join('.')}": ${issue.message}`, 'experiment');
   }
+  checkRunKeys(r.data, source);
   return r.data;
+}
+
+/** JSON Schema (draft 2020-12) of an experiment config file (generated from the zod schema). */
+export function experimentJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(ExperimentSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { ...schema, title: 'advbias experiment', description: 'One experiment of `advbias reproduce`: base training settings (see the training-config schema), a grid and/or runs, references, figures and expected outcomes.' };
 }

@@ -111,10 +111,17 @@ describe('labels', () => {
     assert.equal(k.binary, false);
     assert.equal(k.classes, 5);
     assert.deepEqual(Array.from(k.y), [0, 2, 1, 4]);
-    // 0/1 labels are class indices unless binary is asked for.
+    // 0/1 labels are read as binary (0 → −1, 1 → +1) unless more classes are declared or asked for.
     const zeroOne = withY('[0, 1, 1, 0]');
-    assert.equal(zeroOne.binary, false);
+    assert.equal(zeroOne.binary, true);
     assert.equal(zeroOne.classes, 2);
+    assert.deepEqual(Array.from(zeroOne.y), [-1, 1, 1, -1]);
+    const heldOut = withY('[0, 1, 1, 0]', { classes: 3 });
+    assert.equal(heldOut.binary, false);
+    assert.equal(heldOut.classes, 3);
+    const asked = withY('[0, 1, 1, 0]', { labels: 'multiclass' });
+    assert.equal(asked.binary, false);
+    assert.deepEqual(Array.from(asked.y), [0, 1, 1, 0]);
   });
 
   it('binary: ±1 kept, 0/1 mapped to −1/+1, anything else rejected', () => {
