@@ -108,7 +108,7 @@ function buildLabels(
   }
   const y = new Int32Array(n);
   // 0/1 read as binary needs both classes present (all 0 stays the one-class error below).
-  const autoBinary = allPm || (all01 && raw.includes(0) && (options.classes === undefined || options.classes === 2));
+  const autoBinary = allPm || (all01 && raw.includes(0) && raw.includes(1) && (options.classes === undefined || options.classes === 2));
   if (mode === 'binary' || (mode === 'auto' && autoBinary)) {
     if (allPm) {
       for (let i = 0; i < n; i++) y[i] = raw[i];
