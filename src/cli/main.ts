@@ -5,6 +5,7 @@ import { reproduceCommand, type ReproduceFlags } from './reproduce.ts';
 import { solveCommand, type SolveFlags } from './solve.ts';
 import { runsExportCommand, runsListCommand, runsShowCommand, type RunsExportFlags, type RunsListFlags, type RunsShowFlags } from './runs.ts';
 import { VERSION } from './version.ts';
+import { measureCommand, type MeasureFlags } from './measure.ts';
 import { useWasmKernels, wasmKernelsSupported } from '../linalg/wasm/backend.ts';
 
 /** Exit codes: 0 ok, 1 a run failed (non-finite value, unexpected error), 2 bad input, 130 interrupted. */
@@ -43,6 +44,7 @@ function buildProgram(result: { code: number }): Command {
     .option('--batch-size <B>', 'mini-batch size, 0 = full batch (default 0)')
     .option('--init-scale <s>', 'initialization scale (default 1)')
     .option('--seed <n>', 'seed of every random choice (default 0)')
+    .option('--init-from <file>', 'start from saved parameters instead of a random draw: a result.json (its "params"), or a PyTorch export .npy / .safetensors (see advbias measure --help)')
     .option('--reference <file|auto>', 'JSON {"direction": number[]}, or auto (the solution the theory predicts): report the angle of β/‖β‖ to it')
     .option('--allow-inseparable', 'train a linear-in-x model even when ε ≥ γ_q* (no margin to grow)')
     .option('--eval-eps <list>', 'after training: robust accuracy under PGD with restarts (exact for linear-in-x models) at these ε, e.g. 0.05,0.1')
@@ -56,6 +58,33 @@ function buildProgram(result: { code: number }): Command {
     .addOption(new Option('--no-progress', 'hide the progress bar').hideHelp())
     .action(async (opts: TrainFlags) => {
       result.code = await trainCommand(opts);
+    });
+  program
+    .command('measure')
+    .description('measure saved weights: clean and adversarial margins, smoothed margin, accuracies, KKT residuals, attack gap, direction error, robust-accuracy curve')
+    .requiredOption('--params <file>', 'result.json of advbias train (model and settings from it; flags override), or a PyTorch export: .npy (one flat float64/float32 vector in advbias\'s layout, or linear\'s [1, d] weight) or .safetensors (bias-free nn.Linear weights [out, in] in layer order; diagonal, diagonal-pm, conv: the vectors u_1…u_L or u, v)')
+    .option('--data <spec>', 'data set, as for train (required unless --params is a result.json: then its data)')
+    .option('--model <kind>', 'linear | deep-linear | diagonal | diagonal-pm | conv | relu-mlp | relu-cnn (.npy/.safetensors: default deep-linear)')
+    .option('--depth <L>', 'number of weight layers (default 2)')
+    .option('--width <m>', 'hidden width, or a comma list per hidden layer (default 10)')
+    .option('--leak <slope>', 'leaky-ReLU slope for relu-mlp (default 0)')
+    .option('--attack <kind>', 'attack of the adversarial margins: none | exact | fgsm | fgm | pgd (default none, or the run\'s)')
+    .option('--p <p>', 'perturbation norm: 1 | 2 | inf | any number ≥ 1 (default inf)')
+    .option('--eps <eps>', 'perturbation radius ε ≥ 0 (default 0)')
+    .option('--attack-steps <K>', 'PGD steps (default 10)')
+    .option('--attack-step-size <alpha>', 'PGD step size (default 2.5·ε/K)')
+    .option('--random-start', 'PGD starts at a seeded random point of the ball')
+    .option('--loss <kind>', 'exp | logistic: the loss of the smoothed margin (default exp)')
+    .option('--seed <n>', 'seed of the PGD random starts (default 0)')
+    .option('--reference <file|auto>', 'JSON {"direction": number[]}, or auto: report the angle of β/‖β‖ to it')
+    .option('--eval-eps <list>', 'robust accuracy under PGD with restarts (exact for linear-in-x models) at these ε, e.g. 0.05,0.1')
+    .option('--eval-steps <K>', 'evaluation PGD steps (default 20)')
+    .option('--eval-restarts <R>', 'evaluation random restarts (default 2)')
+    .option('--eval-data <spec>', 'evaluate on this data instead of --data')
+    .option('--kkt <which>', 'KKT residuals of (P_adv): auto | off | all | N (the N smallest margins) (default auto)')
+    .option('--json', 'print one JSON object {"params", "config", "final", "evaluation"?, "run"}')
+    .action(async (opts: MeasureFlags) => {
+      result.code = await measureCommand(opts);
     });
   program
     .command('solve')
