@@ -3,10 +3,16 @@ import { AdvbiasError, InputError } from '../errors.ts';
 import { trainCommand, type TrainFlags } from './train.ts';
 import { addSettingOptions } from './flags.ts';
 import { schemaCommand } from './schema.ts';
+import { MODELS } from '../models/registry.ts';
+import { ATTACKS } from '../attacks/index.ts';
+
+/** Run settings `advbias measure` takes besides the model's and the attack's (data: required unless --params is a result.json). */
+const MEASURE_SETTINGS = new Set(['data', 'model', 'attack', 'loss', 'seed', 'reference', 'kkt', 'evalEps', 'evalSteps', 'evalRestarts', 'evalData']);
 import { reproduceCommand, type ReproduceFlags } from './reproduce.ts';
 import { solveCommand, type SolveFlags } from './solve.ts';
 import { runsExportCommand, runsListCommand, runsShowCommand, type RunsExportFlags, type RunsListFlags, type RunsShowFlags } from './runs.ts';
 import { VERSION } from './version.ts';
+import { measureCommand, type MeasureFlags } from './measure.ts';
 import { useWasmKernels, wasmKernelsSupported } from '../linalg/wasm/backend.ts';
 
 /** Exit codes: 0 ok, 1 a run failed (non-finite value, unexpected error), 2 bad input, 130 interrupted. */
@@ -27,11 +33,23 @@ function buildProgram(result: { code: number }): Command {
     .option('--config <file>', 'JSON file with the settings below (camelCase names, flat or nested per kind: see `advbias schema train`); flags override it');
   addSettingOptions(train);
   train
+    .option('--init-from <file>', 'start from saved parameters instead of a random draw: a result.json (its "params"), or a PyTorch export .npy / .safetensors (see advbias measure --help)')
     .option('--out <dir>', 'write result.json and history.csv there')
     .option('--json', 'print exactly one JSON object {"config", "final", "history", "run"} on stdout')
     .addOption(new Option('--no-progress', 'hide the progress bar').hideHelp())
     .action(async (opts: TrainFlags) => {
       result.code = await trainCommand(opts);
+    });
+  const measure = program
+    .command('measure')
+    .description('measure saved weights: clean and adversarial margins, smoothed margin, accuracies, KKT residuals, attack gap, direction error, robust-accuracy curve')
+    .requiredOption('--params <file>', 'result.json of advbias train (model and settings from it; flags override), or a PyTorch export: .npy (one flat float64/float32 vector in advbias\'s layout, or linear\'s [1, d] weight) or .safetensors (bias-free nn.Linear weights [out, in] in layer order; diagonal, diagonal-pm, conv: the vectors u_1…u_L or u, v)')
+    .option('--json', 'print one JSON object {"params", "config", "final", "evaluation"?, "run"}');
+  // The settings a measurement reads (as train's flags; with a result.json its config, overridden by these).
+  addSettingOptions(measure, (name) => MEASURE_SETTINGS.has(name) || MODELS.kindsTaking(name).length > 0 || ATTACKS.kindsTaking(name).length > 0);
+  measure
+    .action(async (opts: MeasureFlags) => {
+      result.code = await measureCommand(opts);
     });
   program
     .command('solve')

@@ -18,6 +18,8 @@ import type { Measurement } from '../metrics/measure.ts';
 import { toJson, csvHeader, csvRow } from './output.ts';
 import { VERSION } from './version.ts';
 import { kernels } from '../linalg/kernels.ts';
+import { paramsDocument, type UnitParams } from '../io/params.ts';
+import { loadParamsFile, paramsForModel, paramsSourceInfo } from '../node/params-io.ts';
 
 /** Flags of `advbias train` as commander hands them over (strings, booleans; repeated flags as arrays). */
 export type TrainFlags = SettingFlags;
@@ -80,32 +82,40 @@ export function readReference(path: string, d: number): Float64Array {
  */
 export async function runTrainConfig(
   c: TrainConfig,
-  hooks: { onRecord?: (m: Measurement) => void; onStep?: (t: number) => void; shouldStop?: () => boolean } = {},
+  hooks: { onRecord?: (m: Measurement) => void; onStep?: (t: number) => void; shouldStop?: () => boolean; start?: (model: Model) => UnitParams } = {},
 ): Promise<{ result: TrainResult; data: Dataset; model: Model; referenceSolution: SolverResult | null; evaluation: RobustAccuracyCurve | null }> {
   const data = loadData(c.data);
   // A linear-in-x model trained with ε ≥ γ_q* has no margin to grow: refuse before training.
   await checkAdversarialSeparability(c, data);
-  let referenceSolution: SolverResult | null = null;
-  let reference: Float64Array | undefined;
-  if (c.reference === 'auto') {
-    referenceSolution = await autoReference(c, data);
-    reference = referenceSolution.direction!;
-  } else if (c.reference) reference = readReference(c.reference, data.d);
-  const opts = trainOptionsFromConfig(c, data, { reference, ...hooks });
-
-  const result = await trainAsync(opts);
-  let evaluation: RobustAccuracyCurve | null = null;
-  if (c.evalEps && !result.interrupted) {
-    const evalData = c.evalData ? loadData(c.evalData) : data;
-    evaluation = robustAccuracyCurve(opts.model, result.theta, evalData, {
-      p: perturbationNorm(c),
-      epsList: [0, ...c.evalEps],
-      steps: c.evalSteps,
-      restarts: c.evalRestarts,
-      seed: c.seed,
-    });
-  }
+  const { reference, referenceSolution } = await referenceOf(c, data);
+  const { start, ...rest } = hooks;
+  const opts = trainOptionsFromConfig(c, data, { reference, ...rest });
+  // --init-from: saved parameters, checked against the model the config builds.
+  const result = await trainAsync(start ? { ...opts, start: start(opts.model) } : opts);
+  const evaluation = result.interrupted ? null : evaluationOf(c, opts.model, result.theta, data);
   return { result, data, model: opts.model, referenceSolution, evaluation };
+}
+
+/** The reference direction a config asks for (`reference`: a file, "auto" — solved here — or none). */
+export async function referenceOf(c: TrainConfig, data: Dataset): Promise<{ reference: Float64Array | undefined; referenceSolution: SolverResult | null }> {
+  if (c.reference === 'auto') {
+    const referenceSolution = await autoReference(c, data);
+    return { reference: referenceSolution.direction!, referenceSolution };
+  }
+  return { reference: c.reference ? readReference(c.reference, data.d) : undefined, referenceSolution: null };
+}
+
+/** The robust-accuracy curve a config asks for (`evalEps`, on `evalData` or the training data) at θ; null without evalEps. */
+export function evaluationOf(c: TrainConfig, model: Model, theta: Float64Array, data: Dataset): RobustAccuracyCurve | null {
+  if (!c.evalEps) return null;
+  const evalData = c.evalData ? loadData(c.evalData) : data;
+  return robustAccuracyCurve(model, theta, evalData, {
+    p: perturbationNorm(c),
+    epsList: [0, ...c.evalEps],
+    steps: c.evalSteps,
+    restarts: c.evalRestarts,
+    seed: c.seed,
+  });
 }
 
 /** The JSON document of a run: {"config", "final", "history", ...}. */
@@ -126,6 +136,8 @@ export function resultDocument(c: TrainConfig, r: TrainResult, model: Model, dat
       data: { name: data.name, n: data.n, d: data.d, binary: data.binary, classes: data.classes },
       ...(ref ? { reference: { problem: ref.problem, solver: ref.solver, status: ref.status, direction: Array.from(ref.direction!), margin: ref.margin, kkt: ref.kkt } } : {}),
     },
+    // The final parameters (θ̂ and log‖θ‖, exact): `train --init-from` and `measure --params` read them.
+    params: paramsDocument(model, r.thetaUnit, r.logNorm),
   };
 }
 
@@ -138,11 +150,17 @@ function fmt(v: number | undefined, digits = 6): string {
 
 /** A readable end-of-run summary. */
 export function summaryText(c: TrainConfig, r: TrainResult, model: Model, data: Dataset): string {
-  const f = r.final;
-  const lines = [
+  return [
     `advbias train — ${model.kind} (L = ${model.order}, ${model.numParams} parameters) on ${data.name} (n = ${data.n}, d = ${data.d})`,
     `  attack ${c.attack}${c.attack === 'none' ? '' : ` (p = ${formatNormExponent(c.p)}, ε = ${c.eps})`}, loss ${c.loss}, schedule ${c.schedule}, lr ${c.lr}, seed ${c.seed}`,
     `  steps ${r.stepsDone}${r.interrupted ? ' (interrupted)' : ''}${r.rollbacks ? `, ${r.rollbacks} rollbacks` : ''}`,
+    ...measurementLines(c, r.final),
+  ].join('\n');
+}
+
+/** The lines of a summary that show one (final) measurement: margins, accuracies, gap, direction, KKT, alignment. */
+export function measurementLines(c: TrainConfig, f: Measurement): string[] {
+  const lines = [
     `  log-loss                 ${fmt(f.logLoss)}`,
     `  normalized margin        ${fmt(f.normalizedMargin)} (clean)   ${fmt(f.adversarialNormalizedMargin)} (adversarial)`,
     `  smoothed margin          ${fmt(f.smoothedMargin)}`,
@@ -165,12 +183,23 @@ export function summaryText(c: TrainConfig, r: TrainResult, model: Model, data: 
     if (f.alignment.adjacent.length) lines.push(`  adjacent alignment       ${f.alignment.adjacent.map((v) => fmt(v, 10)).join(' ')}`);
     lines.push(`  layer shares of ‖θ‖²     ${f.alignment.layerShares.map((v) => fmt(v, 4)).join(' ')}`);
   }
-  return lines.join('\n');
+  return lines;
+}
+
+/** The robust-accuracy curve as summary lines. */
+export function evaluationText(evaluation: RobustAccuracyCurve): string {
+  return (
+    `  robust accuracy (${evaluation.attack === 'exact' ? 'exact worst case' : `PGD-${evaluation.steps}, ${evaluation.restarts} restarts`}, ${evaluation.examples} examples)\n` +
+    evaluation.eps.map((e, i) => `    ε = ${e}: ${evaluation.robustAccuracy[i].toFixed(4)}`).join('\n') +
+    '\n'
+  );
 }
 
 /** `advbias train`: returns the exit code. */
 export async function trainCommand(flags: TrainFlags): Promise<number> {
   const c = resolveTrainConfig(flags);
+  // --init-from: read (and check the format of) the file before any data is loaded or solved.
+  const init = typeof flags.initFrom === 'string' ? loadParamsFile(flags.initFrom, '--init-from') : null;
   const out = typeof flags.out === 'string' ? flags.out : null;
   let csvPath: string | null = null;
   if (out) {
@@ -212,19 +241,17 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
           }
         : undefined,
       shouldStop: () => stop,
+      start: init ? (m) => paramsForModel(init, m, '--init-from') : undefined,
     });
     bar?.stop();
     const doc = resultDocument(c, result, model, data, referenceSolution, evaluation);
+    if (init) (doc.run as Record<string, unknown>).initFrom = paramsSourceInfo(init);
     if (out) writeFileSync(join(out, 'result.json'), toJson(doc, 2) + '\n');
     if (flags.json === true) process.stdout.write(toJson(doc) + '\n');
     else {
       process.stdout.write(summaryText(c, result, model, data) + '\n');
-      if (evaluation)
-        process.stdout.write(
-          `  robust accuracy (${evaluation.attack === 'exact' ? 'exact worst case' : `PGD-${evaluation.steps}, ${evaluation.restarts} restarts`}, ${evaluation.examples} examples)\n` +
-            evaluation.eps.map((e, i) => `    ε = ${e}: ${evaluation.robustAccuracy[i].toFixed(4)}`).join('\n') +
-            '\n',
-        );
+      if (init) process.stdout.write(`  started from ${init.file}${init.format === 'result' ? '' : ` (${init.format})`}\n`);
+      if (evaluation) process.stdout.write(evaluationText(evaluation));
       if (out) process.stdout.write(`  wrote ${join(out, 'result.json')} and ${csvPath}\n`);
     }
     return result.interrupted ? 130 : 0;

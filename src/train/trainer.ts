@@ -33,6 +33,13 @@ export interface TrainOptions {
   readonly kkt?: KktOption | null;
   /** Start from these parameters instead of a random draw. */
   readonly theta0?: Float64Array;
+  /**
+   * Start from θ₀ = exp(logNorm)·θ̂ given as its direction θ̂ (‖θ̂‖ = 1) and log-norm, as saved in
+   * result.json's `params` — exact at any norm (θ₀ itself may overflow). Takes precedence over
+   * `theta0`. θ̂ is kept bit for bit when |‖θ̂‖ − 1| ≤ UNIT_NORM_SLACK (a unit vector up to rounding),
+   * else it is normalized and log‖θ̂‖ is added to logNorm.
+   */
+  readonly start?: { readonly thetaUnit: Float64Array; readonly logNorm: number };
   /** Called with every history row as it is recorded. */
   readonly onRecord?: (row: Measurement) => void;
   /** Called after every step (keep it cheap). */
@@ -117,6 +124,12 @@ export interface TrainResult {
    */
   readonly monotonicity: { firstSeparableStep: number | null; maxSmoothedMarginDecrease: number; maxDecreaseStep: number | null } | null;
 }
+
+/**
+ * How far from 1 the norm of a given start direction θ̂ may be and still be used unchanged: the
+ * trainer's own θ̂ is a unit vector up to a few roundings (~P·2⁻⁵³), far below this.
+ */
+const UNIT_NORM_SLACK = 1e-9;
 
 /** Seed offsets of the independent random streams of one run. */
 const STREAM_INIT = 0;
@@ -231,13 +244,20 @@ export class TrainingRun {
     this.batchRng = streams[STREAM_BATCH];
 
     // θ = ρ θ̂ with ‖θ̂‖ = 1.
-    const theta0 = opts.theta0 ? Float64Array.from(opts.theta0) : model.init(streams[STREAM_INIT], opts.initScale);
-    if (theta0.length !== this.P) throw new InputError(`initial parameters have ${theta0.length} entries, model needs ${this.P}`, 'theta0');
+    const start = opts.start;
+    const theta0 = start ? Float64Array.from(start.thetaUnit) : opts.theta0 ? Float64Array.from(opts.theta0) : model.init(streams[STREAM_INIT], opts.initScale);
+    const field = start ? 'start' : opts.theta0 ? 'theta0' : 'initScale';
+    if (theta0.length !== this.P) throw new InputError(`initial parameters have ${theta0.length} entries, model needs ${this.P}`, field);
     const norm0 = lpNorm(theta0, 2);
-    if (!(norm0 > 0) || !Number.isFinite(norm0)) throw new InputError(`initial parameters have norm ${norm0}: need a finite, non-zero initialization (init-scale > 0)`, 'initScale');
-    for (let k = 0; k < this.P; k++) theta0[k] /= norm0;
+    if (!(norm0 > 0) || !Number.isFinite(norm0)) throw new InputError(`initial parameters have norm ${norm0}: need a finite, non-zero initialization${start || opts.theta0 ? '' : ' (init-scale > 0)'}`, field);
+    let logRho = Math.log(norm0);
+    if (start) {
+      if (!Number.isFinite(start.logNorm)) throw new InputError(`initial log-norm must be finite, got ${start.logNorm}`, 'start');
+      logRho = Math.abs(norm0 - 1) <= UNIT_NORM_SLACK ? start.logNorm : start.logNorm + logRho;
+    }
+    if (!start || Math.abs(norm0 - 1) > UNIT_NORM_SLACK) for (let k = 0; k < this.P; k++) theta0[k] /= norm0;
     this.thetaHat = theta0;
-    this.logRho = Math.log(norm0);
+    this.logRho = logRho;
 
     this.evaluator = new MarginEvaluator(model, data);
     this.g = this.evaluator.groupSize;
