@@ -82,7 +82,7 @@ export { createDeepLinear, type DeepLinearOptions } from './models/deep-linear.t
 export { createDiagonal, createDiagonalPm, type DiagonalOptions } from './models/diagonal.ts';
 export { createConv, type ConvOptions } from './models/conv.ts';
 export { createReluMlp, type ReluMlpOptions } from './models/relu-mlp.ts';
-export { createReluCnn, type ReluCnn, type ReluCnnOptions, type ConvLayerOptions, type PoolOptions } from './models/relu-cnn.ts';
+export { createReluCnn, convStackShapes, convOutputSize, type ConvLayerShape, type ReluCnn, type ReluCnnOptions, type ConvLayerOptions, type PoolOptions } from './models/relu-cnn.ts';
 
 // ---- Attacks ----
 export { createAttack, validateAttackConfig, ATTACK_KINDS, DEFAULT_PGD_STEPS, DEFAULT_PGD_STEP_FACTOR } from './attacks/index.ts';
@@ -126,7 +126,7 @@ export { Measurer, type Measurement, type KktMeasurement, type KktOption } from 
 export { kktResiduals, type KktResult } from './metrics/kkt.ts';
 export { deepLinearAlignment, type Alignment } from './metrics/alignment.ts';
 export { directionError, unitVector } from './metrics/direction.ts';
-export { MarginEvaluator, type MarginEvaluatorOptions } from './metrics/margins.ts';
+export { MarginEvaluator, MARGIN_BATCH_ROWS, type MarginEvaluatorOptions } from './metrics/margins.ts';
 
 // ---- Numerics ----
 export { lpNorm, dualExponent, parseNormExponent, formatNormExponent } from './linalg/norms.ts';
