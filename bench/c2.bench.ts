@@ -14,9 +14,9 @@
  *    exponential loss, loss-scaled sphere step η_t = 0.15/√(t+1), init scale 0.3. Timed as in
  *    bench/train-step.bench.ts: `train` with `onStep` clock stamps, windows of T − 1 steps.
  *
- * The MNIST step is TrainingRun.takeStep (src/train/trainer.ts) for a non-loss-based schedule with
- * the batch model path, written out here (as in bench/mnist-step.bench.ts) because `train` measures
- * the whole data set at step 0. `--self-check` verifies that this loop is `train`: bit-identical θ̂
+ * The MNIST step is the public one (`createStepper`, src/train/step.ts: the core `train` runs) with
+ * the batch model path, driven here (as in bench/mnist-step.bench.ts) because `train` measures the
+ * whole data set at step 0. `--self-check` verifies that this loop is `train`: bit-identical θ̂
  * and log ρ after a few steps on a 160-digit subset, for the three attacks.
  *
  * Usage: node --import tsx bench/c2.bench.ts [--kernels wasm|js] [--only mnist-clean,mnist-fgsm,mnist-pgd,toy-fgsm]
@@ -39,15 +39,13 @@ import { createReluMlp } from '../src/models/relu-mlp.ts';
 import type { Model } from '../src/models/model.ts';
 import type { Dataset } from '../src/data/dataset.ts';
 import { sectors } from '../src/data/sectors.ts';
-import { createAttack, validateAttackConfig, type Attack, type AttackConfig } from '../src/attacks/index.ts';
-import { MarginEvaluator } from '../src/metrics/margins.ts';
-import { logLossAndWeights, type LossKind } from '../src/losses/loss.ts';
-import { baseRate, sphereCoefficient, type ScheduleConfig } from '../src/train/schedule.ts';
+import { validateAttackConfig, type AttackConfig } from '../src/attacks/index.ts';
+import type { LossKind } from '../src/losses/loss.ts';
+import type { ScheduleConfig } from '../src/train/schedule.ts';
+import { createStepper, type EpochBatches, type MutableTrainState } from '../src/index.ts';
 import { train, type TrainOptions } from '../src/train/trainer.ts';
 import { Measurer } from '../src/metrics/measure.ts';
 import { recordSteps } from '../src/train/record.ts';
-import { lpNorm } from '../src/linalg/norms.ts';
-import { Rng } from '../src/linalg/rng.ts';
 import { jsKernels, kernels, setKernels } from '../src/linalg/kernels.ts';
 import { createWasmKernels } from '../src/linalg/wasm/backend.ts';
 
@@ -109,84 +107,36 @@ function toyNet(): Model {
   return createReluMlp({ inputDim: 2, depth: 2, width: 20, outputs: 1 });
 }
 
-/** TrainingRun's state and step (src/train/trainer.ts, non-loss-based schedule, batch path), without measurements. */
+/**
+ * The public step (src/train/step.ts, the core `train` runs), in place through `stepInto`, with the
+ * mini-batches `train` draws (batch path); no measurements.
+ */
 class Stepper {
-  readonly thetaHat: Float64Array;
-  logRho: number;
-  t = 0;
-  private readonly attack: Attack;
-  private readonly evaluator: MarginEvaluator;
-  private readonly batchRng: Rng;
-  private readonly order: Int32Array;
-  readonly indices: Int32Array;
-  private cursor: number;
-  private readonly delta: Float64Array;
-  private readonly Xadv: Float64Array;
-  private readonly mhat: Float64Array;
-  private readonly weights: Float64Array;
-  private readonly grad: Float64Array;
+  private readonly core: ReturnType<typeof createStepper>;
+  private readonly state: MutableTrainState;
+  private readonly batches: EpochBatches;
+  /** The indices of the last step's batch. */
+  indices: Int32Array = new Int32Array(0);
 
-  constructor(
-    private readonly model: Model,
-    private readonly data: Dataset,
-    attack: AttackConfig,
-  ) {
-    // As TrainingRun: three forked streams (init, batches, attack), θ = ρ·θ̂ with ‖θ̂‖ = 1.
-    const root = new Rng(SEED);
-    const streams = [root.fork(), root.fork(), root.fork()];
-    this.batchRng = streams[1];
-    const theta0 = model.init(streams[0], MNIST_INIT_SCALE);
-    const norm0 = lpNorm(theta0, 2);
-    for (let k = 0; k < theta0.length; k++) theta0[k] /= norm0;
-    this.thetaHat = theta0;
-    this.logRho = Math.log(norm0);
-    this.attack = createAttack(attack);
-    this.evaluator = new MarginEvaluator(model, data);
-    const { n, d } = data;
-    const g = this.evaluator.groupSize;
-    this.order = Int32Array.from({ length: n }, (_, i) => i);
-    this.indices = new Int32Array(BATCH);
-    this.cursor = n;
-    this.delta = new Float64Array(n * d);
-    this.Xadv = Float64Array.from(data.X);
-    this.mhat = new Float64Array(BATCH * g);
-    this.weights = new Float64Array(BATCH * g);
-    this.grad = new Float64Array(model.numParams);
+  constructor(model: Model, data: Dataset, attack: AttackConfig) {
+    this.core = createStepper({ model, data, attack, loss: MNIST_LOSS, schedule: MNIST_SCHEDULE, initScale: MNIST_INIT_SCALE });
+    this.state = { ...this.core.init(SEED) };
+    this.batches = this.core.batches(SEED, BATCH)!;
+  }
+
+  get thetaHat(): Float64Array {
+    return this.state.thetaHat;
+  }
+
+  get logRho(): number {
+    return this.state.logRho;
   }
 
   /** One step; returns its wall time in seconds. */
   step(): number {
-    const { model, data, indices, thetaHat, delta, Xadv, mhat, weights, grad } = this;
-    const { n, d } = data;
     const t0 = performance.now();
-    if (this.cursor + BATCH > n) {
-      this.batchRng.shuffle(this.order);
-      this.cursor = 0;
-    }
-    for (let b = 0; b < BATCH; b++) indices[b] = this.order[this.cursor + b];
-    this.cursor += BATCH;
-    this.attack.perturb(model, thetaHat, data, indices, delta, this.evaluator.ws, null);
-    for (let b = 0; b < BATCH; b++) {
-      const base = indices[b] * d;
-      for (let j = 0; j < d; j++) Xadv[base + j] = data.X[base + j] + delta[base + j];
-    }
-    this.evaluator.margins(thetaHat, Xadv, indices, mhat);
-    for (let k = 0; k < mhat.length; k++) if (!Number.isFinite(mhat[k])) throw new Error(`non-finite margin at step ${this.t}`);
-    const logL = logLossAndWeights(MNIST_LOSS, mhat, BATCH, this.evaluator.groupSize, model.order * this.logRho, weights);
-    if (Number.isNaN(logL) || logL === Infinity) throw new Error(`non-finite loss at step ${this.t}`);
-    this.evaluator.gradientAtLastMargins(weights, grad);
-    const c = sphereCoefficient(MNIST_SCHEDULE, baseRate(MNIST_SCHEDULE, this.t), logL, this.logRho, model.order);
-    let ss = 0;
-    for (let k = 0; k < grad.length; k++) {
-      const v = thetaHat[k] + c * grad[k];
-      thetaHat[k] = v;
-      ss += v * v;
-    }
-    const r = Math.sqrt(ss);
-    for (let k = 0; k < grad.length; k++) thetaHat[k] /= r;
-    this.logRho += Math.log(r);
-    if (!Number.isFinite(this.logRho)) throw new Error(`non-finite log‖θ‖ at step ${this.t + 1}`);
-    this.t++;
+    this.indices = this.batches.next();
+    this.core.stepInto(this.state, this.indices, this.state);
     return (performance.now() - t0) / 1000;
   }
 }

@@ -4,16 +4,16 @@
  * constant schedule — with FGSM (ε = 16/255) and ℓ∞ PGD (5 steps of 6/255, ε = 16/255, no random
  * start), on the 10,000 digits of the `mnist` package (`mnist:all`), two ways:
  *
- *  - per-example: the model with its batch methods removed, and `MarginEvaluator.gradient` after
- *    `margins` — the code path every model took before the batch methods (one gemv per example and
- *    layer, and a second forward pass for the gradient);
+ *  - per-example: the model with its batch methods removed — the code path every model took before
+ *    the batch methods (one gemv per example and layer, and a second forward pass for the gradient,
+ *    which `gradientAtLastMargins` runs when there are no batch activations to reuse);
  *  - batch: the model as it is — `forwardBatch`/`backwardBatch` (gemm) in the attack, the margins and
  *    the gradient, and `gradientAtLastMargins` reusing the margins' activations.
  *
- * The step is TrainingRun.takeStep (src/train/trainer.ts) for a non-loss-based schedule, written out
- * here because `train` measures the whole data set (attack included) at steps 0 and T, minutes of work
- * on 10,000 MNIST digits that is no part of a step. `--check` verifies that this loop computes the
- * same iterates as `train` (bit-identical θ̂ after a few steps on a 160-digit subset).
+ * The step is the public one (`createStepper`, src/train/step.ts: the core `train` runs), driven here
+ * directly because `train` measures the whole data set (attack included) at steps 0 and T, minutes of
+ * work on 10,000 MNIST digits that is no part of a step. `--check` verifies that this loop computes
+ * the same iterates as `train` (bit-identical θ̂ after a few steps on a 160-digit subset).
  *
  * Per configuration: WARMUP steps, then STEPS timed steps (each timed alone, with its phases: attack,
  * margins + loss, gradient + update); the median step is reported, and the epoch time implied by it
@@ -31,13 +31,11 @@ import { loadData } from '../src/node/load-data.ts';
 import { createReluMlp } from '../src/models/relu-mlp.ts';
 import type { Model } from '../src/models/model.ts';
 import type { Dataset } from '../src/data/dataset.ts';
-import { createAttack, validateAttackConfig, type Attack, type AttackConfig } from '../src/attacks/index.ts';
-import { MarginEvaluator } from '../src/metrics/margins.ts';
-import { logLossAndWeights, type LossKind } from '../src/losses/loss.ts';
-import { baseRate, sphereCoefficient, type ScheduleConfig } from '../src/train/schedule.ts';
+import { validateAttackConfig, type AttackConfig } from '../src/attacks/index.ts';
+import type { LossKind } from '../src/losses/loss.ts';
+import type { ScheduleConfig } from '../src/train/schedule.ts';
 import { train } from '../src/train/trainer.ts';
-import { lpNorm } from '../src/linalg/norms.ts';
-import { Rng } from '../src/linalg/rng.ts';
+import { createStepper, type EpochBatches, type MutableTrainState, type StepPhase } from '../src/index.ts';
 import { kernels, setKernels } from '../src/linalg/kernels.ts';
 import { createWasmKernels } from '../src/linalg/wasm/backend.ts';
 
@@ -82,93 +80,52 @@ interface Phases {
   gradient: number;
 }
 
-/** TrainingRun's state and step (src/train/trainer.ts, non-loss-based schedules), without measurements. */
+/**
+ * The public step (src/train/step.ts, the core `train` runs), in place through `stepInto`, with the
+ * mini-batches `train` draws, its phases timed through `onPhase`; no measurements.
+ */
 class Stepper {
-  readonly thetaHat: Float64Array;
-  logRho: number;
-  t = 0;
-  private readonly attack: Attack;
-  private readonly evaluator: MarginEvaluator;
-  private readonly batchRng: Rng;
-  private readonly order: Int32Array;
-  private readonly indices: Int32Array;
-  private cursor: number;
-  private readonly delta: Float64Array;
-  private readonly Xadv: Float64Array;
-  private readonly mhat: Float64Array;
-  private readonly weights: Float64Array;
-  private readonly grad: Float64Array;
+  private readonly core: ReturnType<typeof createStepper>;
+  private readonly state: MutableTrainState;
+  private readonly batches: EpochBatches;
+  private phaseEnd: Record<StepPhase, number> = { attack: 0, margins: 0, update: 0 };
 
-  constructor(
-    private readonly model: Model,
-    private readonly data: Dataset,
-    attack: AttackConfig,
-    private readonly reuseActivations: boolean,
-  ) {
-    // As TrainingRun: three forked streams (init, batches, attack), θ = ρ·θ̂ with ‖θ̂‖ = 1.
-    const root = new Rng(SEED);
-    const streams = [root.fork(), root.fork(), root.fork()];
-    this.batchRng = streams[1];
-    const theta0 = model.init(streams[0], INIT_SCALE);
-    const norm0 = lpNorm(theta0, 2);
-    for (let k = 0; k < theta0.length; k++) theta0[k] /= norm0;
-    this.thetaHat = theta0;
-    this.logRho = Math.log(norm0);
-    this.attack = createAttack(attack);
-    this.evaluator = new MarginEvaluator(model, data);
-    const { n, d } = data;
-    const g = this.evaluator.groupSize;
-    this.order = Int32Array.from({ length: n }, (_, i) => i);
-    this.indices = new Int32Array(BATCH);
-    this.cursor = n;
-    this.delta = new Float64Array(n * d);
-    this.Xadv = Float64Array.from(data.X);
-    this.mhat = new Float64Array(BATCH * g);
-    this.weights = new Float64Array(BATCH * g);
-    this.grad = new Float64Array(model.numParams);
+  constructor(model: Model, data: Dataset, attack: AttackConfig) {
+    this.core = createStepper({
+      model,
+      data,
+      attack,
+      loss: LOSS,
+      schedule: SCHEDULE,
+      initScale: INIT_SCALE,
+      onPhase: (phase) => {
+        this.phaseEnd[phase] = performance.now();
+      },
+    });
+    this.state = { ...this.core.init(SEED) };
+    this.batches = this.core.batches(SEED, BATCH)!;
+  }
+
+  get thetaHat(): Float64Array {
+    return this.state.thetaHat;
+  }
+
+  get logRho(): number {
+    return this.state.logRho;
   }
 
   step(): Phases {
-    const { model, data, indices, thetaHat, delta, Xadv, mhat, weights, grad } = this;
-    const { n, d } = data;
     const t0 = performance.now();
-    if (this.cursor + BATCH > n) {
-      this.batchRng.shuffle(this.order);
-      this.cursor = 0;
-    }
-    for (let b = 0; b < BATCH; b++) indices[b] = this.order[this.cursor + b];
-    this.cursor += BATCH;
-    this.attack.perturb(model, thetaHat, data, indices, delta, this.evaluator.ws, null);
-    for (let b = 0; b < BATCH; b++) {
-      const base = indices[b] * d;
-      for (let j = 0; j < d; j++) Xadv[base + j] = data.X[base + j] + delta[base + j];
-    }
-    const t1 = performance.now();
-    this.evaluator.margins(thetaHat, Xadv, indices, mhat);
-    for (let k = 0; k < mhat.length; k++) if (!Number.isFinite(mhat[k])) throw new Error(`non-finite margin at step ${this.t}`);
-    const logL = logLossAndWeights(LOSS, mhat, BATCH, this.evaluator.groupSize, model.order * this.logRho, weights);
-    const t2 = performance.now();
-    if (this.reuseActivations) this.evaluator.gradientAtLastMargins(weights, grad);
-    else this.evaluator.gradient(thetaHat, Xadv, indices, weights, grad);
-    const c = sphereCoefficient(SCHEDULE, baseRate(SCHEDULE, this.t), logL, this.logRho, model.order);
-    let ss = 0;
-    for (let k = 0; k < grad.length; k++) {
-      const v = thetaHat[k] + c * grad[k];
-      thetaHat[k] = v;
-      ss += v * v;
-    }
-    const r = Math.sqrt(ss);
-    for (let k = 0; k < grad.length; k++) thetaHat[k] /= r;
-    this.logRho += Math.log(r);
-    this.t++;
-    const t3 = performance.now();
-    return { attack: (t1 - t0) / 1000, margins: (t2 - t1) / 1000, gradient: (t3 - t2) / 1000 };
+    this.core.stepInto(this.state, this.batches.next(), this.state);
+    const { attack, margins, update } = this.phaseEnd;
+    return { attack: (attack - t0) / 1000, margins: (margins - attack) / 1000, gradient: (update - margins) / 1000 };
   }
 }
 
 function stepper(path: Path, data: Dataset, attack: AttackConfig): Stepper {
   const model = mnistNet();
-  return path === 'batch' ? new Stepper(model, data, attack, true) : new Stepper(perExampleOnly(model), data, attack, false);
+  // Per-example models have no batch activations to reuse: gradientAtLastMargins runs a second forward pass.
+  return path === 'batch' ? new Stepper(model, data, attack) : new Stepper(perExampleOnly(model), data, attack);
 }
 
 function median(xs: number[]): number {

@@ -27,7 +27,7 @@ export interface ConvLayerOptions {
 
 /** Options of {@link createReluCnn}. Validated by `createModel`; this factory only guards shape misfits. */
 export interface ReluCnnOptions {
-  /** [C, H, W]: inputs are flat vectors of C·H·W entries, channel-major (x[c·H·W + i·W + j]). */
+  /** The input shape [C, H, W]: inputs are flat vectors of C·H·W entries, channel-major (x[c·H·W + i·W + j]). */
   readonly inputShape: readonly number[];
   /** The conv layers, at least one, in order. */
   readonly conv: readonly ConvLayerOptions[];

@@ -1,15 +1,13 @@
 import type { Model } from '../models/model.ts';
 import type { Dataset } from '../data/dataset.ts';
 import type { AttackConfig } from '../attacks/attack.ts';
-import { createAttack } from '../attacks/index.ts';
 import { Rng } from '../linalg/rng.ts';
-import { lpNorm } from '../linalg/norms.ts';
-import { NonFiniteError, InputError } from '../errors.ts';
-import { type LossKind, logLossAndWeights, smoothedMargin } from '../losses/loss.ts';
-import { MarginEvaluator } from '../metrics/margins.ts';
+import { InputError } from '../errors.ts';
+import { type LossKind, smoothedMargin } from '../losses/loss.ts';
 import { Measurer, type Measurement, type KktOption } from '../metrics/measure.ts';
-import { type ScheduleConfig, baseRate, sphereCoefficient, LOSS_BASED_GROW, LOSS_BASED_SHRINK } from './schedule.ts';
+import type { ScheduleConfig, LossBasedScheduleState } from './schedule.ts';
 import { type RecordSpec, DEFAULT_RECORD, recordSteps } from './record.ts';
+import { type MutableTrainState, type Stepper, EpochBatches, createStepper, checkModelFitsData, runStreams } from './step.ts';
 
 /** Everything one training run needs, already resolved (the CLI builds it from flags or a config file). */
 export interface TrainOptions {
@@ -131,10 +129,17 @@ export interface TrainResult {
  */
 const UNIT_NORM_SLACK = 1e-9;
 
-/** Seed offsets of the independent random streams of one run. */
-const STREAM_INIT = 0;
-const STREAM_BATCH = 1;
-const STREAM_ATTACK = 2;
+/**
+ * θ̂ and log ρ of a saved start (`TrainOptions.start`): its θ̂ bit for bit when it is a unit vector
+ * up to {@link UNIT_NORM_SLACK} (as the trainer wrote it), else the normalized one the stepper made
+ * (`normalized`, whose norm was ‖θ̂‖ = exp(logRho)) with the log-norms added.
+ */
+function exactStart(start: NonNullable<TrainOptions['start']>, normalized: Float64Array, logRho: number): { thetaHat: Float64Array; logRho: number } {
+  if (!Number.isFinite(start.logNorm)) throw new InputError(`initial log-norm must be finite, got ${start.logNorm}`, 'start');
+  const norm0 = Math.exp(logRho);
+  if (Math.abs(norm0 - 1) <= UNIT_NORM_SLACK) return { thetaHat: Float64Array.from(start.thetaUnit), logRho: start.logNorm };
+  return { thetaHat: normalized, logRho: start.logNorm + logRho };
+}
 
 /**
  * Adversarial training with the stop-gradient convention (THEORY §3, Algorithm 1): at each step the
@@ -176,33 +181,18 @@ export class TrainingRun {
   private readonly n: number;
   private readonly d: number;
   private readonly batch: number;
-  private readonly g: number;
-  private readonly attack: ReturnType<typeof createAttack>;
-  private attackRng: Rng | null;
+  /** The step itself (src/train/step.ts), shared with the public `step`. */
+  private readonly stepper: Stepper;
+  /** θ̂, log ρ, t, schedule and attack-stream state, stepped in place. */
+  private readonly state: MutableTrainState;
+  /** Mini-batch order (null for full batch), drawn from `batchRng` (kept for full batch too: checkpoints hold its state). */
+  private readonly batches: EpochBatches | null;
   private batchRng: Rng;
-  private readonly thetaHat: Float64Array;
-  private logRho: number;
-  private readonly evaluator: MarginEvaluator;
-  private readonly measurer: Measurer;
-  private readonly delta: Float64Array;
-  private readonly Xadv: Float64Array;
-  private readonly mhat: Float64Array;
-  private readonly weights: Float64Array;
-  private readonly grad: Float64Array;
-  private readonly order: Int32Array;
-  private readonly indices: Int32Array | null;
-  private cursor: number;
   private readonly lossBased: boolean;
-  private readonly backupTheta: Float64Array | null;
-  private readonly backupGrad: Float64Array | null;
-  private backupLogRho = 0;
-  private backupLogL = Infinity;
-  private alpha: number;
-  private rollbacks = 0;
+  private readonly measurer: Measurer;
   private readonly plan: number[];
   private nextRecord = 0;
   private readonly history: Measurement[] = [];
-  private t = 0;
   private rate: number;
   private interrupted = false;
   private finished = false;
@@ -218,10 +208,7 @@ export class TrainingRun {
 
   constructor(opts: TrainOptions) {
     const { model, data, schedule } = opts;
-    if (model.inputDim !== data.d) throw new InputError(`model expects inputs of dimension ${model.inputDim}, data "${data.name}" has d = ${data.d}`, 'data');
-    const wantOutputs = data.binary ? 1 : data.classes;
-    if (model.outputDim !== wantOutputs)
-      throw new InputError(`model has ${model.outputDim} output(s), data "${data.name}" needs ${wantOutputs} (${data.binary ? 'binary labels ±1' : `${data.classes} classes`})`, 'model');
+    checkModelFitsData(model, data);
     if (!Number.isSafeInteger(opts.steps) || opts.steps < 0) throw new InputError(`steps must be a non-negative integer, got ${opts.steps}`, 'steps');
     const n = data.n;
     const batch = opts.batchSize > 0 && opts.batchSize < n ? opts.batchSize : n;
@@ -237,47 +224,31 @@ export class TrainingRun {
     this.n = n;
     this.d = data.d;
     this.batch = batch;
-    this.attack = createAttack(opts.attack);
-    const rootRng = new Rng(opts.seed);
-    const streams = [rootRng.fork(), rootRng.fork(), rootRng.fork()];
-    this.attackRng = opts.attack.randomStart ? streams[STREAM_ATTACK] : null;
-    this.batchRng = streams[STREAM_BATCH];
-
-    // θ = ρ θ̂ with ‖θ̂‖ = 1.
-    const start = opts.start;
-    const theta0 = start ? Float64Array.from(start.thetaUnit) : opts.theta0 ? Float64Array.from(opts.theta0) : model.init(streams[STREAM_INIT], opts.initScale);
-    const field = start ? 'start' : opts.theta0 ? 'theta0' : 'initScale';
-    if (theta0.length !== this.P) throw new InputError(`initial parameters have ${theta0.length} entries, model needs ${this.P}`, field);
-    const norm0 = lpNorm(theta0, 2);
-    if (!(norm0 > 0) || !Number.isFinite(norm0)) throw new InputError(`initial parameters have norm ${norm0}: need a finite, non-zero initialization${start || opts.theta0 ? '' : ' (init-scale > 0)'}`, field);
-    let logRho = Math.log(norm0);
-    if (start) {
-      if (!Number.isFinite(start.logNorm)) throw new InputError(`initial log-norm must be finite, got ${start.logNorm}`, 'start');
-      logRho = Math.abs(norm0 - 1) <= UNIT_NORM_SLACK ? start.logNorm : start.logNorm + logRho;
-    }
-    if (!start || Math.abs(norm0 - 1) > UNIT_NORM_SLACK) for (let k = 0; k < this.P; k++) theta0[k] /= norm0;
-    this.thetaHat = theta0;
-    this.logRho = logRho;
-
-    this.evaluator = new MarginEvaluator(model, data);
-    this.g = this.evaluator.groupSize;
-    this.measurer = new Measurer(model, data, opts.attack, opts.loss, opts.reference ?? null, opts.seed, opts.kkt ?? null);
-
-    // Per-step buffers, allocated once.
-    this.delta = new Float64Array(n * this.d);
-    this.Xadv = Float64Array.from(data.X);
-    this.mhat = new Float64Array(batch * this.g);
-    this.weights = new Float64Array(batch * this.g);
-    this.grad = new Float64Array(this.P);
-    this.order = new Int32Array(n);
-    for (let i = 0; i < n; i++) this.order[i] = i;
-    this.indices = batch < n ? new Int32Array(batch) : null;
-    this.cursor = n;
     this.lossBased = schedule.kind === 'loss-based';
-    this.backupTheta = this.lossBased ? new Float64Array(this.P) : null;
-    this.backupGrad = this.lossBased ? new Float64Array(this.P) : null;
-    this.alpha = schedule.lr;
-    this.rate = this.lossBased ? this.alpha : baseRate(schedule, 0);
+    this.stepper = createStepper({
+      model,
+      data,
+      attack: opts.attack,
+      loss: opts.loss,
+      schedule,
+      initScale: opts.initScale,
+      onMargins: (t, mhat, count, logL, logRho) => {
+        if (this.batches === null) this.trackSmoothedMargin(t, logL, mhat, count, logRho);
+      },
+    });
+    // θ = ρ θ̂ with ‖θ̂‖ = 1; the streams of `seed` (initialization, batches, attack).
+    const start = opts.start;
+    const init = this.stepper.init(opts.seed, start ? start.thetaUnit : opts.theta0);
+    const s0 = start ? { ...init, ...exactStart(start, init.thetaHat, init.logRho) } : init;
+    this.state = {
+      ...s0,
+      attackRng: s0.attackRng,
+      rollback: s0.rollback ? { thetaHat: s0.rollback.thetaHat, grad: s0.rollback.grad } : null,
+    };
+    this.batchRng = runStreams(opts.seed).batch;
+    this.batches = batch < n ? new EpochBatches(n, batch, this.batchRng) : null;
+    this.measurer = new Measurer(model, data, opts.attack, opts.loss, opts.reference ?? null, opts.seed, opts.kkt ?? null);
+    this.rate = this.stepper.schedule.rate(this.state.schedule, 0);
     this.plan = recordSteps(opts.record ?? DEFAULT_RECORD, opts.steps);
     const cp = opts.checkpoint;
     if (cp !== undefined) {
@@ -311,6 +282,7 @@ export class TrainingRun {
       'attack.steps': attack.steps,
       'attack.stepSize': attack.stepSize,
       'attack.randomStart': attack.randomStart,
+      'attack.clip': attack.clip ? attack.clip.join(',') : null,
       loss: opts.loss,
       'schedule.kind': schedule.kind,
       'schedule.lr': schedule.lr,
@@ -332,25 +304,27 @@ export class TrainingRun {
    */
   checkpoint(): TrainCheckpoint {
     const history = this.finalRowAppended ? this.history.slice(0, -1) : this.history.slice();
+    const { state, batches } = this;
+    const lb = state.schedule.kind === 'loss-based' ? state.schedule : null;
     return {
       version: 1,
       fingerprint: this.fingerprint(),
-      step: this.t,
-      thetaHat: Float64Array.from(this.thetaHat),
-      logRho: this.logRho,
+      step: state.t,
+      thetaHat: Float64Array.from(state.thetaHat),
+      logRho: state.logRho,
       batchRng: this.batchRng.getState(),
-      attackRng: this.attackRng ? this.attackRng.getState() : null,
-      order: this.indices ? Array.from(this.order) : null,
-      cursor: this.cursor,
+      attackRng: state.attackRng ? state.attackRng.getState() : null,
+      order: batches ? Array.from(batches.order) : null,
+      cursor: batches ? batches.cursor : this.n,
       rate: this.rate,
-      lossBased: this.lossBased
+      lossBased: lb
         ? {
-            alpha: this.alpha,
-            rollbacks: this.rollbacks,
-            backupTheta: Float64Array.from(this.backupTheta!),
-            backupGrad: Float64Array.from(this.backupGrad!),
-            backupLogRho: this.backupLogRho,
-            backupLogL: this.backupLogL,
+            alpha: lb.alpha,
+            rollbacks: lb.rollbacks,
+            backupTheta: Float64Array.from(state.rollback!.thetaHat),
+            backupGrad: Float64Array.from(state.rollback!.grad),
+            backupLogRho: lb.bestLogRho,
+            backupLogL: lb.bestLogLoss,
           }
         : null,
       nextRecord: this.nextRecord,
@@ -401,14 +375,14 @@ export class TrainingRun {
     let attackRng: Rng | null = null;
     try {
       batchRng = Rng.fromState(cp.batchRng);
-      if ((cp.attackRng === null) !== (this.attackRng === null)) bad(`attackRng must be ${this.attackRng ? 'a state' : 'null'}`);
+      if ((cp.attackRng === null) !== (this.state.attackRng === null)) bad(`attackRng must be ${this.state.attackRng ? 'a state' : 'null'}`);
       if (cp.attackRng !== null) attackRng = Rng.fromState(cp.attackRng);
     } catch (e) {
       if (e instanceof RangeError) bad(e.message);
       throw e;
     }
     let order: Int32Array | null = null;
-    if (this.indices) {
+    if (this.batches) {
       if (!Array.isArray(cp.order) || cp.order.length !== n) bad(`order must be a permutation of 0…${n - 1}`);
       order = Int32Array.from(cp.order!);
       const seen = new Uint8Array(n);
@@ -429,21 +403,22 @@ export class TrainingRun {
     if (typeof m !== 'object' || m === null) bad('missing monotonicity state');
 
     // All checked: overwrite.
-    this.t = cp.step;
-    this.thetaHat.set(cp.thetaHat);
-    this.logRho = cp.logRho;
+    const { state, batches } = this;
+    state.t = cp.step;
+    state.thetaHat.set(cp.thetaHat);
+    state.logRho = cp.logRho;
+    state.attackRng = attackRng;
     this.batchRng = batchRng!;
-    this.attackRng = attackRng;
-    if (order) this.order.set(order);
-    this.cursor = this.indices ? cp.cursor : n;
+    if (batches) {
+      batches.rng = batchRng!;
+      batches.order.set(order!);
+      batches.cursor = cp.cursor;
+    }
     this.rate = cp.rate;
     if (this.lossBased) {
-      this.alpha = lb!.alpha;
-      this.rollbacks = lb!.rollbacks;
-      this.backupTheta!.set(lb!.backupTheta);
-      this.backupGrad!.set(lb!.backupGrad);
-      this.backupLogRho = lb!.backupLogRho;
-      this.backupLogL = lb!.backupLogL;
+      state.schedule = { kind: 'loss-based', alpha: lb!.alpha, bestLogLoss: lb!.backupLogL, bestLogRho: lb!.backupLogRho, rollbacks: lb!.rollbacks } satisfies LossBasedScheduleState;
+      state.rollback!.thetaHat.set(lb!.backupTheta);
+      state.rollback!.grad.set(lb!.backupGrad);
     }
     this.nextRecord = cp.nextRecord;
     this.history.length = 0;
@@ -460,7 +435,7 @@ export class TrainingRun {
 
   /** Steps taken so far. */
   get step(): number {
-    return this.t;
+    return this.state.t;
   }
 
   /** True when `shouldStop` ended the run before its last step. */
@@ -474,24 +449,26 @@ export class TrainingRun {
   }
 
   private record(): void {
-    const row = this.measurer.measure(this.t, this.thetaHat, this.logRho, this.rate);
+    const { t, thetaHat, logRho } = this.state;
+    const row = this.measurer.measure(t, thetaHat, logRho, this.rate);
     this.history.push(row);
     this.opts.onRecord?.(row);
   }
 
   /** Take up to `maxSteps` steps (recording on the way); stops early when done or asked to stop. */
   advance(maxSteps: number): void {
-    const { opts } = this;
+    const { opts, state, stepper } = this;
     for (let k = 0; k <= maxSteps && !this.finished; k++) {
-      if (this.nextRecord < this.plan.length && this.plan[this.nextRecord] === this.t) {
+      const t = state.t;
+      if (this.nextRecord < this.plan.length && this.plan[this.nextRecord] === t) {
         this.record();
         this.nextRecord++;
       }
-      if (this.checkpointEvery > 0 && this.t % this.checkpointEvery === 0 && this.t !== this.lastCheckpointStep && this.t > 0) {
-        this.lastCheckpointStep = this.t;
+      if (this.checkpointEvery > 0 && t % this.checkpointEvery === 0 && t !== this.lastCheckpointStep && t > 0) {
+        this.lastCheckpointStep = t;
         opts.checkpoint!.save(this.checkpoint());
       }
-      if (this.t >= opts.steps) {
+      if (t >= opts.steps) {
         this.finished = true;
         break;
       }
@@ -501,83 +478,18 @@ export class TrainingRun {
         break;
       }
       if (k === maxSteps) break;
-      this.takeStep();
-      this.t++;
-      opts.onStep?.(this.t);
-      if (!this.lossBased) this.rate = baseRate(opts.schedule, this.t);
+      // One update from θ_t to θ_{t+1}, in place (mini-batch: next slice of a seeded per-epoch shuffle).
+      stepper.stepInto(state, this.batches ? this.batches.next() : null, state);
+      this.rate = stepper.schedule.rate(state.schedule, state.t);
+      opts.onStep?.(state.t);
     }
-  }
-
-  /** One update from θ_t to θ_{t+1}. */
-  private takeStep(): void {
-    const { opts, n, d, g, batch, indices, thetaHat, mhat, weights, grad, Xadv, delta, P, L } = this;
-    const { model, data, schedule } = opts;
-    const t = this.t;
-    // Mini-batch: next slice of a seeded per-epoch shuffle.
-    if (indices) {
-      if (this.cursor + batch > n) {
-        this.batchRng.shuffle(this.order);
-        this.cursor = 0;
-      }
-      for (let b = 0; b < batch; b++) indices[b] = this.order[this.cursor + b];
-      this.cursor += batch;
-    }
-    // Perturb at the current θ (scale invariance: δ(θ) = δ(θ̂)), then hold δ fixed.
-    this.attack.perturb(model, thetaHat, data, indices, delta, this.evaluator.ws, this.attackRng);
-    const count = indices ? batch : n;
-    for (let b = 0; b < count; b++) {
-      const base = (indices ? indices[b] : b) * d;
-      for (let j = 0; j < d; j++) Xadv[base + j] = data.X[base + j] + delta[base + j];
-    }
-    this.evaluator.margins(thetaHat, Xadv, indices, mhat);
-    for (let k = 0; k < count * g; k++) if (!Number.isFinite(mhat[k])) throw new NonFiniteError('margin', t, `example ${indices ? indices[Math.floor(k / g)] : Math.floor(k / g)}`);
-    const logL = logLossAndWeights(opts.loss, mhat, count, g, L * this.logRho, weights);
-    if ((Number.isNaN(logL) || logL === Infinity) && !this.lossBased) throw new NonFiniteError('loss', t);
-    if (!indices) this.trackSmoothedMargin(t, logL, count * g);
-
-    if (this.lossBased) {
-      if (t > 0 && !(logL <= this.backupLogL)) {
-        // Bad step: roll back to the last accepted point and retry from it with a smaller α.
-        thetaHat.set(this.backupTheta!);
-        this.logRho = this.backupLogRho;
-        grad.set(this.backupGrad!);
-        this.alpha /= LOSS_BASED_SHRINK;
-        this.rollbacks++;
-      } else {
-        if (t > 0) this.alpha *= LOSS_BASED_GROW;
-        // At the θ̂, Xadv and rows of the `margins` call above (unchanged since): its activations are reused.
-        this.evaluator.gradientAtLastMargins(weights, grad);
-        this.backupTheta!.set(thetaHat);
-        this.backupGrad!.set(grad);
-        this.backupLogRho = this.logRho;
-        this.backupLogL = logL;
-      }
-      this.rate = this.alpha;
-    } else {
-      this.evaluator.gradientAtLastMargins(weights, grad);
-      this.rate = baseRate(schedule, t);
-    }
-    const c = sphereCoefficient(schedule, this.rate, this.lossBased ? this.backupLogL : logL, this.logRho, L);
-    if (!Number.isFinite(c)) throw new NonFiniteError('step size', t, `coefficient ${c}; log‖θ‖ = ${this.logRho}`);
-    let ss = 0;
-    for (let k = 0; k < P; k++) {
-      const v = thetaHat[k] + c * grad[k];
-      thetaHat[k] = v;
-      ss += v * v;
-    }
-    const r = Math.sqrt(ss);
-    if (!Number.isFinite(r)) throw new NonFiniteError('parameters', t + 1, 'non-finite gradient or update');
-    if (r === 0) throw new NonFiniteError('parameters', t + 1, 'the update sent θ to zero');
-    for (let k = 0; k < P; k++) thetaHat[k] /= r;
-    this.logRho += Math.log(r);
-    if (!Number.isFinite(this.logRho)) throw new NonFiniteError('log‖θ‖', t + 1);
   }
 
   /** γ̃ at step t (full batch) and its largest decrease since adversarial separability. */
-  private trackSmoothedMargin(t: number, logL: number, count: number): void {
+  private trackSmoothedMargin(t: number, logL: number, mhat: Float64Array, count: number, logRho: number): void {
     let mmin = Infinity;
-    for (let k = 0; k < count; k++) if (this.mhat[k] < mmin) mmin = this.mhat[k];
-    const logScale = this.L * this.logRho;
+    for (let k = 0; k < count; k++) if (mhat[k] < mmin) mmin = mhat[k];
+    const logScale = this.L * logRho;
     // Once ‖θ‖^L overflows, γ̃ equals the normalized margin (the loss is the hard minimum).
     const smoothed = Number.isFinite(Math.exp(logScale)) ? smoothedMargin(this.opts.loss, logL, logScale) : mmin;
     if (this.firstSeparableStep === null && mmin > 0) this.firstSeparableStep = t;
@@ -591,24 +503,25 @@ export class TrainingRun {
   /** The result so far (after `done`, the whole run); measures the final state. */
   finish(): TrainResult {
     const { history, P } = this;
-    if (history.length === 0 || history[history.length - 1].step !== this.t) {
+    const { t, thetaHat, logRho, schedule } = this.state;
+    if (history.length === 0 || history[history.length - 1].step !== t) {
       this.record();
       this.finalRowAppended = true;
     }
-    const final = this.measurer.measure(this.t, this.thetaHat, this.logRho, this.rate, true);
+    const final = this.measurer.measure(t, thetaHat, logRho, this.rate, true);
     const theta = new Float64Array(P);
-    const rho = Math.exp(this.logRho);
-    for (let k = 0; k < P; k++) theta[k] = rho * this.thetaHat[k];
+    const rho = Math.exp(logRho);
+    for (let k = 0; k < P; k++) theta[k] = rho * thetaHat[k];
     return {
       history: [...history],
       final,
       theta,
-      thetaUnit: Float64Array.from(this.thetaHat),
-      logNorm: this.logRho,
-      stepsDone: this.t,
+      thetaUnit: Float64Array.from(thetaHat),
+      logNorm: logRho,
+      stepsDone: t,
       interrupted: this.interrupted,
-      rollbacks: this.rollbacks,
-      monotonicity: this.indices ? null : { firstSeparableStep: this.firstSeparableStep, maxSmoothedMarginDecrease: this.maxSmoothedDecrease, maxDecreaseStep: this.maxDecreaseStep },
+      rollbacks: schedule.kind === 'loss-based' ? schedule.rollbacks : 0,
+      monotonicity: this.batches ? null : { firstSeparableStep: this.firstSeparableStep, maxSmoothedMarginDecrease: this.maxSmoothedDecrease, maxDecreaseStep: this.maxDecreaseStep },
     };
   }
 }
