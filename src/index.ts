@@ -73,9 +73,18 @@ export {
   type LrDecay,
 } from './train/schedule.ts';
 export { recordSteps, parseRecordSpec, DEFAULT_RECORD, type RecordSpec } from './train/record.ts';
+export { SCHEDULES, LOSSES, scheduleDescriptor, scheduleOf, type ScheduleDescriptor, type LossDescriptor } from './train/schedules.ts';
+
+// ---- Configs (generated from the kind descriptors) ----
+export { DescriptorFamily, nestedSchema, type KindDescriptor, type Field, type FlagType } from './kinds/descriptor.ts';
+export { parseTrainConfig, configToJson, nestedConfig, trainConfigJsonSchema, flagName, TRAIN_FIELDS, TrainConfigSchema, type TrainConfig } from './train/config.ts';
+export { trainOptionsFromConfig, modelFromConfig, modelSpecFromConfig, attackFromConfig, scheduleFromConfig, perturbationNorm } from './train/from-config.ts';
+export { parseExperiment, experimentJsonSchema, type ExperimentConfig } from './experiments/schema.ts';
+export { parseNumberText } from './util/number-text.ts';
 
 // ---- Models ----
-export { createModel, MODEL_KINDS, DEFAULT_DEPTH, type ModelKind, type ModelSpec } from './models/registry.ts';
+export { createModel, modelDescriptor, MODELS, MODEL_KINDS, DEFAULT_DEPTH, type ModelKind, type ModelSpec, type ModelDescriptor, type ModelTraits, type C3Architecture, type ReferenceProblem } from './models/registry.ts';
+export { createLeakyReluMlp, type LeakyReluMlpOptions } from './models/leaky-relu-mlp.ts';
 export { hasBatch, type Model, type BatchModel, type ParamBlock, type Workspace, type BatchWorkspace } from './models/model.ts';
 export { createLinear } from './models/linear.ts';
 export { createDeepLinear, type DeepLinearOptions } from './models/deep-linear.ts';
@@ -85,7 +94,19 @@ export { createReluMlp, type ReluMlpOptions } from './models/relu-mlp.ts';
 export { createReluCnn, convStackShapes, convOutputSize, type ConvLayerShape, type ReluCnn, type ReluCnnOptions, type ConvLayerOptions, type PoolOptions } from './models/relu-cnn.ts';
 
 // ---- Attacks ----
-export { createAttack, validateAttackConfig, ATTACK_KINDS, DEFAULT_PGD_STEPS, DEFAULT_PGD_STEP_FACTOR } from './attacks/index.ts';
+export {
+  createAttack,
+  validateAttackConfig,
+  attackDescriptor,
+  perturbationNormOf,
+  perturbationRadiusOf,
+  ATTACKS,
+  ATTACK_KINDS,
+  DEFAULT_PGD_STEPS,
+  DEFAULT_PGD_STEP_FACTOR,
+  type AttackDescriptor,
+  type AttackTraits,
+} from './attacks/index.ts';
 export type { Attack, AttackConfig, AttackKind } from './attacks/attack.ts';
 export {
   robustAccuracyCurve,

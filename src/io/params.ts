@@ -15,6 +15,7 @@
  *
  * Library code: no Node APIs; reading files lives in `src/node/params-io.ts`.
  */
+import { MODELS } from '../models/registry.ts';
 import { InputError } from '../errors.ts';
 import type { Model, ParamBlock } from '../models/model.ts';
 
@@ -133,8 +134,8 @@ export function checkParamsMatch(doc: ParamsDocument, model: Model, source: stri
   throw new InputError(`${source}: the saved parameters are for ${theirs}, the model needs ${describeModel(model)}${diffs.length ? `: ${diffs.join('; ')}` : ''}`, field);
 }
 
-/** Kinds whose PyTorch-style tensors {@link thetaFromTensors} maps (relu-cnn: flat θ only). */
-export const TENSOR_KINDS = ['linear', 'deep-linear', 'relu-mlp', 'diagonal', 'diagonal-pm', 'conv'] as const;
+/** Kinds whose PyTorch-style tensors {@link thetaFromTensors} maps, one per layout block (the model trait `separateTensors`; relu-cnn: flat θ only). */
+export const TENSOR_KINDS: readonly string[] = MODELS.all.filter((d) => d.traits.separateTensors).map((d) => d.kind);
 
 /** The integers in a tensor name, in order: its layer index ("layers.10.weight" → [10]). */
 function layerKey(name: string): number[] {
@@ -173,7 +174,7 @@ export function thetaFromTensors(model: Model, tensors: readonly NamedTensor[], 
   }
   const has = tensors.map((t) => `"${t.name}" ${showShape(t.shape)}`).join(', ');
   if (tensors.length === 1 && tensors[0].shape.length === 1 && tensors[0].shape[0] === model.numParams) return Float64Array.from(tensors[0].data);
-  if (!(TENSOR_KINDS as readonly string[]).includes(model.kind)) {
+  if (!TENSOR_KINDS.includes(model.kind)) {
     throw new InputError(`${source}: ${model.kind} parameters load from a result.json or a flat vector of ${model.numParams} entries in advbias's layout; the file has ${has}`, field);
   }
   const blocks: readonly ParamBlock[] = model.layout;
@@ -182,8 +183,10 @@ export function thetaFromTensors(model: Model, tensors: readonly NamedTensor[], 
   }
   let ordered = [...tensors];
   if (tensors.length > 1) {
-    if (model.kind === 'diagonal-pm' && tensors.every((t) => t.name === 'u' || t.name === 'v')) {
-      ordered.sort((a, b) => (a.name < b.name ? -1 : 1));
+    const blockNames = blocks.map((b) => b.name);
+    if (tensors.every((t) => blockNames.includes(t.name)) && new Set(tensors.map((t) => t.name)).size === tensors.length) {
+      // Named as the model's own blocks (e.g. diagonal-pm's u, v): in layout order.
+      ordered.sort((a, b) => blockNames.indexOf(a.name) - blockNames.indexOf(b.name));
     } else {
       const keys = new Map(tensors.map((t) => [t.name, layerKey(t.name)]));
       const unnumbered = tensors.find((t) => keys.get(t.name)!.length === 0);
@@ -200,7 +203,7 @@ export function thetaFromTensors(model: Model, tensors: readonly NamedTensor[], 
     const b = blocks[i];
     if (showShape(squeeze(t.shape)) !== showShape(squeeze(b.shape))) {
       throw new InputError(
-        `${source}: tensor "${t.name}" (layer ${i + 1} in name order) has shape ${showShape(t.shape)}, the model's ${b.name} needs ${showShape(b.shape)}${model.kind === 'deep-linear' || model.kind === 'relu-mlp' ? ' ([out, in], as nn.Linear.weight)' : ''}; the model is ${describeModel(model)}`,
+        `${source}: tensor "${t.name}" (layer ${i + 1} in name order) has shape ${showShape(t.shape)}, the model's ${b.name} needs ${showShape(b.shape)}${b.shape.length === 2 ? ' ([out, in], as nn.Linear.weight)' : ''}; the model is ${describeModel(model)}`,
         field,
       );
     }

@@ -141,6 +141,7 @@ export const convDescriptor: ModelDescriptor = {
     referenceProblem: (L) => (L >= 2 ? 'interpolation-norm' : 'adversarial-svm'),
     marginConstant: (L) => Math.pow(L, -L / 2),
     layerAlignment: false,
+    separateTensors: true,
   },
   create(spec) {
     return createConv({ inputDim: spec.inputDim, depth: checkedDepth(spec) });

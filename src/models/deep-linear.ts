@@ -204,6 +204,7 @@ export const deepLinearDescriptor: ModelDescriptor = {
     referenceProblem: () => 'adversarial-svm',
     marginConstant: (L) => Math.pow(L, -L / 2),
     layerAlignment: true,
+    separateTensors: true,
   },
   create(spec) {
     const depth = checkedDepth(spec);

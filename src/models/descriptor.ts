@@ -63,6 +63,12 @@ export interface ModelTraits {
   marginConstant(depth: number): number | null;
   /** Layer-alignment and balancedness measurements apply (deep linear). */
   readonly layerAlignment: boolean;
+  /**
+   * Its layout blocks map one to one onto the tensors of a PyTorch export (bias-free nn.Linear
+   * weights [out, in], or vectors), so `measure --params` / `--init-from` read .safetensors/.npy
+   * layer by layer; false: a flat θ or a result.json only.
+   */
+  readonly separateTensors: boolean;
 }
 
 /** A model kind: settings, traits and factory. */

@@ -173,6 +173,7 @@ export const diagonalDescriptor: ModelDescriptor = {
     referenceProblem: diagonalReference,
     marginConstant: (L) => Math.pow(L, -L / 2),
     layerAlignment: false,
+    separateTensors: true,
   },
   create(spec) {
     return createDiagonal({ inputDim: spec.inputDim, depth: checkedDepth(spec) });
@@ -194,6 +195,7 @@ export const diagonalPmDescriptor: ModelDescriptor = {
     referenceProblem: diagonalReference,
     marginConstant: () => 1,
     layerAlignment: false,
+    separateTensors: true,
   },
   create(spec) {
     return createDiagonalPm({ inputDim: spec.inputDim, depth: checkedDepth(spec) });

@@ -48,6 +48,7 @@ export const leakyReluMlpDescriptor: ModelDescriptor = {
     referenceProblem: () => null,
     marginConstant: () => null,
     layerAlignment: false,
+    separateTensors: true,
   },
   create(spec) {
     const depth = checkedDepth(spec);

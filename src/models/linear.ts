@@ -55,6 +55,7 @@ export const linearDescriptor: ModelDescriptor = {
     referenceProblem: () => 'adversarial-svm',
     marginConstant: () => 1,
     layerAlignment: false,
+    separateTensors: true,
   },
   create(spec) {
     if (spec.depth !== undefined && spec.depth !== 1) failField('depth', spec.depth, spec.kind, '1; use deep-linear for depth > 1');

@@ -716,6 +716,7 @@ export const reluCnnDescriptor: ModelDescriptor = {
     referenceProblem: () => null,
     marginConstant: () => null,
     layerAlignment: false,
+    separateTensors: false,
   },
   create: createReluCnnChecked,
 };

@@ -191,6 +191,7 @@ export const reluMlpDescriptor: ModelDescriptor = {
     referenceProblem: () => null,
     marginConstant: () => null,
     layerAlignment: false,
+    separateTensors: true,
   },
   create(spec) {
     const depth = checkedDepth(spec);
