@@ -16,6 +16,7 @@ import type { Measurement } from '../metrics/measure.ts';
 import { toJson, csvHeader, csvRow } from './output.ts';
 import { VERSION } from './version.ts';
 import { kernels } from '../linalg/kernels.ts';
+import { beginTrainRecord, completeTrainRecord, trainStoreLocation, type TrainRecord } from './train-store.ts';
 
 /** Flags of `advbias train` as commander hands them over (strings, booleans). */
 export interface TrainFlags {
@@ -223,9 +224,16 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
     csvPath = join(out, 'history.csv');
     writeFileSync(csvPath, csvHeader());
   }
+  // The run store (before training, so that a bad --store fails at once): see train-store.ts.
+  const storeLocation = trainStoreLocation(flags.store, out);
+  const record: TrainRecord | null = storeLocation === null ? null : await beginTrainRecord(storeLocation, configToJson(c));
   let stop = false;
   const onSigint = (): void => {
-    if (stop) process.exit(130);
+    if (stop) {
+      // The SQLite store writes before this returns; the row would otherwise stay 'running'.
+      void record?.store.fail(record.key, 'killed by a second Ctrl-C before the end (nothing stored)');
+      process.exit(130);
+    }
     stop = true;
     process.stderr.write('\ninterrupted: finishing the current step and writing what was computed (Ctrl-C again to quit at once)\n');
   };
@@ -261,6 +269,7 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
     bar?.stop();
     const doc = resultDocument(c, result, model, data, referenceSolution, evaluation);
     if (out) writeFileSync(join(out, 'result.json'), toJson(doc, 2) + '\n');
+    if (record) await completeTrainRecord(record, doc);
     if (flags.json === true) process.stdout.write(toJson(doc) + '\n');
     else {
       process.stdout.write(summaryText(c, result, model, data) + '\n');
@@ -271,9 +280,14 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
             '\n',
         );
       if (out) process.stdout.write(`  wrote ${join(out, 'result.json')} and ${csvPath}\n`);
+      if (record) process.stdout.write(`  stored as run ${record.id} in ${record.store.location} (advbias runs show ${record.id} --store ${record.store.location})\n`);
     }
     return result.interrupted ? 130 : 0;
+  } catch (e) {
+    if (record) await record.store.fail(record.key, (e as Error)?.message ?? String(e));
+    throw e;
   } finally {
+    await record?.store.close();
     bar?.stop();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
