@@ -284,7 +284,8 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
     }
     return result.interrupted ? 130 : 0;
   } catch (e) {
-    if (record) await record.store.fail(record.key, (e as Error)?.message ?? String(e));
+    // A store that cannot record the failure must not hide the error that caused it.
+    if (record) await record.store.fail(record.key, (e as Error)?.message ?? String(e)).catch(() => undefined);
     throw e;
   } finally {
     await record?.store.close();
