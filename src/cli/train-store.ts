@@ -22,12 +22,15 @@ export function trainStoreLocation(store: string | boolean | undefined, out: str
   return out !== null ? storeBesideOut(out) : DEFAULT_STORE_PATH;
 }
 
-/** A short description of a training config: `deep-linear L=3 exact p=inf eps=0.25` (`clean` without attack). */
+/**
+ * A short description of a training config: `deep-linear L=3 exact p=inf eps=0.25` (`clean` without
+ * attack). The depth is left out for `linear` (always L = 1) and p for `fgsm` (always ℓ∞).
+ */
 export function trainLabel(config: Record<string, unknown>): string {
   const parts = [String(config.model ?? '?')];
-  if (config.depth !== undefined) parts.push(`L=${String(config.depth)}`);
+  if (config.depth !== undefined && config.model !== 'linear') parts.push(`L=${String(config.depth)}`);
   if (config.attack === undefined || config.attack === 'none') parts.push('clean');
-  else parts.push(String(config.attack), `p=${String(config.p)}`, `eps=${String(config.eps)}`);
+  else parts.push(String(config.attack), ...(config.attack === 'fgsm' ? [] : [`p=${String(config.p)}`]), `eps=${String(config.eps)}`);
   return parts.join(' ');
 }
 

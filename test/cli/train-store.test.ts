@@ -148,5 +148,6 @@ test('trainStoreLocation and trainLabel', () => {
   assert.equal(trainStoreLocation('a/b.sqlite', 'results/exp1'), 'a/b.sqlite');
   assert.equal(trainStoreLocation(false, 'results/exp1'), null);
   assert.equal(trainLabel({ model: 'relu-mlp', depth: 2, attack: 'pgd', p: 2, eps: 0.05 }), 'relu-mlp L=2 pgd p=2 eps=0.05');
-  assert.equal(trainLabel({ model: 'linear', depth: 1, attack: 'none', p: 'inf', eps: 0 }), 'linear L=1 clean');
+  assert.equal(trainLabel({ model: 'linear', depth: 2, attack: 'none', p: 'inf', eps: 0 }), 'linear clean');
+  assert.equal(trainLabel({ model: 'deep-linear', depth: 3, attack: 'fgsm', p: 2, eps: 0.1 }), 'deep-linear L=3 fgsm eps=0.1');
 });
