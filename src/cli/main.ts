@@ -10,7 +10,7 @@ import { ATTACKS } from '../attacks/index.ts';
 const MEASURE_SETTINGS = new Set(['data', 'model', 'attack', 'loss', 'seed', 'reference', 'kkt', 'evalEps', 'evalSteps', 'evalRestarts', 'evalData']);
 import { reproduceCommand, type ReproduceFlags } from './reproduce.ts';
 import { solveCommand, type SolveFlags } from './solve.ts';
-import { runsExportCommand, runsListCommand, runsShowCommand, type RunsExportFlags, type RunsListFlags, type RunsShowFlags } from './runs.ts';
+import { runsCompareCommand, runsExportCommand, runsListCommand, runsShowCommand, type RunsCompareFlags, type RunsExportFlags, type RunsListFlags, type RunsShowFlags } from './runs.ts';
 import { VERSION } from './version.ts';
 import { measureCommand, type MeasureFlags } from './measure.ts';
 import { useWasmKernels, wasmKernelsSupported } from '../linalg/wasm/backend.ts';
@@ -36,6 +36,8 @@ function buildProgram(result: { code: number }): Command {
     .option('--init-from <file>', 'start from saved parameters instead of a random draw: a result.json (its "params"), or a PyTorch export .npy / .safetensors (see advbias measure --help)')
     .option('--out <dir>', 'write result.json and history.csv there')
     .option('--json', 'print exactly one JSON object {"config", "final", "history", "run"} on stdout')
+    .option('--store <file>', 'record the run in this run store (default runs.sqlite beside the --out folder, else out/runs.sqlite)')
+    .option('--no-store', 'do not record the run in a run store')
     .addOption(new Option('--no-progress', 'hide the progress bar').hideHelp())
     .action(async (opts: TrainFlags) => {
       result.code = await trainCommand(opts);
@@ -77,7 +79,7 @@ function buildProgram(result: { code: number }): Command {
     .option('--experiments <dir>', 'read experiment configs from this folder instead of the built-in experiments/')
     .option('--jobs <n>', 'worker threads for independent runs (default: the number of cores); results are the same for any n')
     .option('--force', 'rerun every run even when the run store holds its result for this code version')
-    .option('--store <file>', 'the run store (SQLite; default out/runs.sqlite)')
+    .option('--store <file>', 'the run store (SQLite; default runs.sqlite beside the --out folder: out/runs.sqlite)')
     .action(async (names: string[], opts: ReproduceFlags) => {
       result.code = await reproduceCommand(names, opts);
     });
@@ -91,7 +93,7 @@ function buildProgram(result: { code: number }): Command {
       result.code = schemaCommand(which, opts);
     });
 
-  const runs = program.command('runs').description('the run store that reproduce fills (SQLite, default out/runs.sqlite): list, show and export stored runs');
+  const runs = program.command('runs').description('the run store that reproduce and train fill (SQLite, default out/runs.sqlite): list, show, export and compare stored runs');
   runs
     .command('list')
     .description('a table of the stored runs: id, experiment, label, status, seed, start, seconds, final margin and angle')
@@ -99,8 +101,8 @@ function buildProgram(result: { code: number }): Command {
     .option('--experiment <id>', 'only the runs of this experiment')
     .option('--status <s>', 'only the runs with this status: running | done | failed')
     .option('--json', 'print one JSON array of the runs (no config, history or result; non-finite numbers as null)')
-    .action((opts: RunsListFlags) => {
-      result.code = runsListCommand(opts);
+    .action(async (opts: RunsListFlags) => {
+      result.code = await runsListCommand(opts);
     });
   runs
     .command('show')
@@ -108,18 +110,30 @@ function buildProgram(result: { code: number }): Command {
     .argument('<id>', 'the run id (from runs list) or its key')
     .option('--store <file>', 'the run store (default out/runs.sqlite)')
     .option('--json', 'print the stored run as one JSON object (non-finite numbers as null)')
-    .action((id: string, opts: RunsShowFlags) => {
-      result.code = runsShowCommand(id, opts);
+    .action(async (id: string, opts: RunsShowFlags) => {
+      result.code = await runsShowCommand(id, opts);
     });
   runs
     .command('export')
-    .description('export the stored runs: csv (one row per run, final values as columns) or json (the full runs)')
+    .description('export the stored runs: csv (one row per run: metadata, config, final values) or json (the full runs); --history: the histories as long csv')
     .option('--format <fmt>', 'csv | json')
+    .option('--history', 'csv of the histories, one row per (run, step, metric, value) with the run\'s id, label and config')
     .option('--store <file>', 'the run store (default out/runs.sqlite)')
     .option('--experiment <id>', 'only the runs of this experiment')
     .option('--out <file>', 'write there instead of stdout')
-    .action((opts: RunsExportFlags) => {
-      result.code = runsExportCommand(opts);
+    .action(async (opts: RunsExportFlags) => {
+      result.code = await runsExportCommand(opts);
+    });
+  runs
+    .command('compare')
+    .description('overlay the histories of stored runs as a figure: one line per run, a metric against the step t (log axis)')
+    .argument('<ids...>', 'run ids (from runs list) or keys')
+    .option('--metric <name>', 'a history field, nested ones dotted, e.g. referenceAngleDeg | adversarialNormalizedMargin | logLoss | kkt.stationarity (default referenceAngleDeg when every run has it, else adversarialNormalizedMargin)')
+    .option('--out <file>', 'FILE.svg or FILE.png (default compare-ID-ID-METRIC.svg beside the store)')
+    .option('--log-y', 'log scale on the y axis')
+    .option('--store <file>', 'the run store (default out/runs.sqlite)')
+    .action(async (ids: string[], opts: RunsCompareFlags) => {
+      result.code = await runsCompareCommand(ids, opts);
     });
   return program;
 }

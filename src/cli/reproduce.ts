@@ -7,7 +7,7 @@ import { assembleExperiment, planExperiment, type ExperimentResult, type Planned
 import type { ExperimentConfig } from '../experiments/schema.ts';
 import { cachingLoader } from '../node/load-data.ts';
 import { intFlag } from './output.ts';
-import { RunStore, DEFAULT_STORE_PATH } from '../node/store.ts';
+import { openRunStore, storeBesideOut } from '../node/store.ts';
 import { codeVersion } from '../node/code-version.ts';
 import { runPool, type PoolJob } from '../node/pool.ts';
 import { stringifyExact } from '../util/exact-json.ts';
@@ -62,8 +62,20 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
     process.stderr.write(s + '\n');
   };
   const version = codeVersion();
-  const storePath = flags.store ?? DEFAULT_STORE_PATH;
-  const store = RunStore.open(storePath);
+  const storePath = flags.store ?? storeBesideOut(out);
+  const store = await openRunStore(storePath);
+  // Store writes from the pool's callbacks, chained so that a run's begin, checkpoints and
+  // completion reach the store in the order they happened; the first failure is rethrown below.
+  let writes: Promise<void> = Promise.resolve();
+  let writeFailure: Error | null = null;
+  const write = (f: () => Promise<unknown>): void => {
+    writes = writes.then(f).then(
+      () => undefined,
+      (e: unknown) => {
+        writeFailure ??= e as Error;
+      },
+    );
+  };
   let stop = false;
   const onSigint = (): void => {
     if (stop) process.exit(130);
@@ -88,15 +100,15 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
     const pending: PoolJob[] = [];
     let resumable = 0;
     for (const [id, job] of jobs.entries()) {
-      if (flags.force) store.delete(job.key);
-      const stored = flags.force ? null : store.findDone(job.key);
+      if (flags.force) await store.delete(job.key);
+      const stored = flags.force ? null : await store.findDone(job.key);
       if (stored) {
         job.result = stored.result as RunResult;
         job.reused = true;
         job.done = job.steps;
         continue;
       }
-      const cp = store.loadCheckpoint(job.key);
+      const cp = await store.loadCheckpoint(job.key);
       if (cp) {
         job.resumedFrom = cp.step;
         job.done = cp.step;
@@ -142,32 +154,34 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
         // The store row is (re)started when the run really starts, so that its start time is true.
         onStart: (id) => {
           const job = jobs[id];
-          store.begin({ key: job.key, experiment: job.exp.id, label: job.plan.label, config: job.plan.config, seed: Number(job.plan.config.seed), codeVersion: version });
+          write(() => store.begin({ key: job.key, experiment: job.exp.id, label: job.plan.label, config: job.plan.config, seed: Number(job.plan.config.seed), codeVersion: version }));
         },
         onStep: (id, step) => {
           jobs[id].done = step;
           progress();
         },
-        onCheckpoint: (id, cp) => store.saveCheckpoint(jobs[id].key, cp.step, cp),
+        onCheckpoint: (id, cp) => write(() => store.saveCheckpoint(jobs[id].key, cp.step, cp)),
         onDone: (id, result) => {
           const job = jobs[id];
           if (result.interrupted) return; // the checkpoint stays; the next reproduce resumes it
           job.result = result;
           job.done = job.steps;
           finished++;
-          store.complete(job.key, { final: result.final, history: result.history, result });
+          write(() => store.complete(job.key, { final: result.final, history: result.history, result }));
           if (!tty) log(`  done ${job.exp.id} · ${job.plan.label} (${result.seconds.toFixed(1)} s${job.resumedFrom ? `, resumed from step ${job.resumedFrom}` : ''})`);
           progress(tty);
         },
         onError: (id, e) => {
           failure ??= e;
-          store.fail(jobs[id].key, e.message);
+          write(() => store.fail(jobs[id].key, e.message));
         },
       },
       () => stop,
     );
     if (tty) process.stderr.write('\n');
+    await writes;
     if (failure) throw failure;
+    if (writeFailure) throw writeFailure;
 
     // 4. Assemble, write tables, figures, summary and the HTML report.
     const done: { exp: ExperimentConfig; result: ExperimentResult; provenance: RunProvenance[]; notes: string[] }[] = [];
@@ -234,6 +248,7 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
     return pass ? 0 : 1;
   } finally {
     process.off('SIGINT', onSigint);
-    store.close();
+    await writes;
+    await store.close();
   }
 }

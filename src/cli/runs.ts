@@ -1,11 +1,16 @@
 /**
- * `advbias runs list | show | export`: read the run store that `advbias reproduce` fills
- * (src/node/store.ts). Read-only: these commands never create a store nor change one.
+ * `advbias runs list | show | export | compare`: read the run store that `advbias reproduce` and
+ * `advbias train` fill (src/store/run-store.ts, opened by src/node/store.ts). Read-only: these
+ * commands never create a store nor change one.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { InputError } from '../errors.ts';
-import { DEFAULT_STORE_PATH, RUN_STATUSES, RunStore, type RunFilter, type RunSummary, type StoredRun } from '../node/store.ts';
+import { DEFAULT_STORE_PATH, RUN_STATUSES, openRunStore, type RunFilter, type RunStore, type RunSummary, type StoredRun } from '../node/store.ts';
+import { parseStoreLocation } from '../store/run-store.ts';
+import { CONFIG_COLUMNS, csvCell, effectiveConfig, historyLong, scalarFields } from '../store/run-tables.ts';
+import { compareFigure, defaultCompareMetric } from '../report/compare.ts';
+import { renderSvg, svgToPng } from '../node/render.ts';
 
 export interface RunsListFlags {
   store?: string;
@@ -23,7 +28,15 @@ export interface RunsExportFlags {
   store?: string;
   experiment?: string;
   format?: string;
+  history?: boolean;
   out?: string;
+}
+
+export interface RunsCompareFlags {
+  store?: string;
+  metric?: string;
+  out?: string;
+  logY?: boolean;
 }
 
 /** Final values shown by `runs list` when the runs have them: [field, column title]. */
@@ -33,18 +46,19 @@ const LIST_FINAL_COLUMNS: [string, string][] = [
 ];
 
 /** Opens an existing store; a missing file is bad input (exit 2), never created here. */
-function openExisting(path: string | undefined): RunStore {
-  const p = path ?? DEFAULT_STORE_PATH;
-  if (!existsSync(p)) throw new InputError(`no run store at ${p} (run \`advbias reproduce\` first)`, 'store');
-  return RunStore.open(p);
+async function openExisting(location: string | undefined): Promise<RunStore> {
+  const p = location ?? DEFAULT_STORE_PATH;
+  const where = parseStoreLocation(p);
+  if (where.kind === 'sqlite' && !existsSync(where.path)) throw new InputError(`no run store at ${p} (run \`advbias reproduce\` or \`advbias train\` first)`, 'store');
+  return openRunStore(p);
 }
 
-function withStore<T>(path: string | undefined, f: (store: RunStore) => T): T {
-  const store = openExisting(path);
+async function withStore<T>(location: string | undefined, f: (store: RunStore) => Promise<T>): Promise<T> {
+  const store = await openExisting(location);
   try {
-    return f(store);
+    return await f(store);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -96,10 +110,10 @@ function table(header: string[], rows: string[][], rightAlign: Set<number>): str
 }
 
 /** `advbias runs list`: a table of the stored runs (or a JSON array with --json). */
-export function runsListCommand(flags: RunsListFlags): number {
+export async function runsListCommand(flags: RunsListFlags): Promise<number> {
   const filter = filterOf(flags);
   const path = flags.store ?? DEFAULT_STORE_PATH;
-  const runs = withStore(flags.store, (s) => s.list(filter));
+  const runs = await withStore(flags.store, (s) => s.list(filter));
   if (flags.json) {
     process.stdout.write(plainJson(runs.map((r) => ({ ...r, seconds: secondsOf(r) }))) + '\n');
     return 0;
@@ -129,21 +143,10 @@ export function runsListCommand(flags: RunsListFlags): number {
   return 0;
 }
 
-function findRun(store: RunStore, id: string): StoredRun {
-  const run = /^\d+$/.test(id) ? store.get(Number(id)) : store.get(id);
-  if (!run) throw new InputError(`no run with id ${JSON.stringify(id)} in ${store.path} (see \`advbias runs list\`)`, 'id');
+async function findRun(store: RunStore, id: string): Promise<StoredRun> {
+  const run = /^\d+$/.test(id) ? await store.get(Number(id)) : await store.get(id);
+  if (!run) throw new InputError(`no run with id ${JSON.stringify(id)} in ${store.location} (see \`advbias runs list\`)`, 'id');
   return run;
-}
-
-/** Scalar fields of a document, nested objects flattened with dotted names; arrays left out. */
-export function scalarFields(doc: unknown, prefix = '', out: Map<string, unknown> = new Map()): Map<string, unknown> {
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || ArrayBuffer.isView(doc)) return out;
-  for (const [k, v] of Object.entries(doc)) {
-    const name = prefix ? `${prefix}.${k}` : k;
-    if (v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') out.set(name, v);
-    else if (typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v)) scalarFields(v, name, out);
-  }
-  return out;
 }
 
 function describeValue(v: unknown): string {
@@ -157,10 +160,10 @@ function describeValue(v: unknown): string {
 }
 
 /** `advbias runs show ID`: one run as text (or the stored run as one JSON object with --json). */
-export function runsShowCommand(id: string, flags: RunsShowFlags): number {
-  const { run, checkpoint } = withStore(flags.store, (s) => {
-    const r = findRun(s, id);
-    return { run: r, checkpoint: s.loadCheckpoint(r.key) };
+export async function runsShowCommand(id: string, flags: RunsShowFlags): Promise<number> {
+  const { run, checkpoint } = await withStore(flags.store, async (s) => {
+    const r = await findRun(s, id);
+    return { run: r, checkpoint: await s.loadCheckpoint(r.key) };
   });
   if (flags.json) {
     process.stdout.write(plainJson(run) + '\n');
@@ -192,51 +195,116 @@ export function runsShowCommand(id: string, flags: RunsShowFlags): number {
 }
 
 const CSV_BASE_COLUMNS = ['id', 'key', 'experiment', 'label', 'status', 'seed', 'code_version', 'started_at', 'ended_at'] as const;
+/** Columns of the long history CSV before each value's step, metric and value. */
+const HISTORY_CSV_COLUMNS = ['id', 'experiment', 'label', 'seed', ...CONFIG_COLUMNS, 'step', 'metric', 'value'] as const;
 
-function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+function writeText(out: string | undefined, text: string): void {
+  if (!out) {
+    process.stdout.write(text);
+    return;
+  }
+  try {
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, text);
+  } catch (e) {
+    throw new InputError(`cannot write "${out}": ${(e as Error).message}`, 'out');
+  }
+}
+
+/** One row per run: metadata, config columns, then the scalar fields of the final measurement. */
+function runsCsv(runs: StoredRun[]): string {
+  const finals = runs.map((r) => scalarFields(r.final));
+  const seen = new Set<string>([...CSV_BASE_COLUMNS, ...CONFIG_COLUMNS]);
+  // A final field named like a metadata or config column gets a `final.` prefix (never dropped).
+  const finalColumns: { field: string; title: string }[] = [];
+  const added = new Set<string>();
+  for (const f of finals)
+    for (const k of f.keys())
+      if (!added.has(k)) {
+        added.add(k);
+        finalColumns.push({ field: k, title: seen.has(k) ? `final.${k}` : k });
+      }
+  const lines = [[...CSV_BASE_COLUMNS, ...CONFIG_COLUMNS, ...finalColumns.map((c) => c.title)].map(csvCell).join(',')];
+  runs.forEach((r, i) => {
+    const config = effectiveConfig(r);
+    const base = [r.id, r.key, r.experiment, r.label, r.status, r.seed, r.codeVersion, r.startedAt, r.endedAt];
+    lines.push([...base, ...CONFIG_COLUMNS.map((c) => config[c]), ...finalColumns.map((c) => finals[i].get(c.field))].map(csvCell).join(','));
+  });
+  return lines.join('\n') + '\n';
+}
+
+/** The histories as one long table: a row per (run, step, metric), with the run's id, label and config. */
+function historyCsv(runs: StoredRun[]): string {
+  const lines = [HISTORY_CSV_COLUMNS.join(',')];
+  for (const r of runs) {
+    if (!r.history) continue;
+    const config = effectiveConfig(r);
+    const prefix = [r.id, r.experiment, r.label, r.seed, ...CONFIG_COLUMNS.map((c) => config[c])].map(csvCell).join(',');
+    for (const cell of historyLong(r.history)) lines.push(`${prefix},${csvCell(cell.step)},${csvCell(cell.metric)},${csvCell(cell.value)}`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 /**
- * `advbias runs export --format csv|json`: csv, one row per run with its metadata and the scalar
- * fields of its final measurement (nested ones as dotted names, full float64 precision, NaN and
- * ±Infinity written as such); json, an array of the full stored runs (non-finite numbers as null).
+ * `advbias runs export --format csv|json [--history]`: csv, one row per run with its metadata,
+ * its config (model, depth, width, p, eps, attack, steps, schedule, lr, data) and the scalar fields
+ * of its final measurement (nested ones as dotted names); with --history, the histories of the done
+ * runs as a long csv, one row per (run, step, metric); json, an array of the full stored runs
+ * (non-finite numbers as null). CSV numbers are exact (shortest round-trip form; NaN and ±Infinity
+ * written as such).
  */
-export function runsExportCommand(flags: RunsExportFlags): number {
-  if (flags.format !== 'csv' && flags.format !== 'json')
-    throw new InputError(flags.format === undefined ? 'runs export needs --format csv|json' : `--format "${flags.format}" is not one of csv | json`, 'format');
+export async function runsExportCommand(flags: RunsExportFlags): Promise<number> {
+  const format = flags.format ?? (flags.history ? 'csv' : undefined);
+  if (format !== 'csv' && format !== 'json')
+    throw new InputError(format === undefined ? 'runs export needs --format csv|json' : `--format "${format}" is not one of csv | json`, 'format');
+  if (flags.history && format !== 'csv') throw new InputError('--history writes csv (the histories are already in --format json); use --format csv --history', 'history');
   const filter = filterOf({ experiment: flags.experiment });
-  let text: string;
-  if (flags.format === 'json') {
-    const runs = withStore(flags.store, (s) => s.list(filter).map((r) => s.get(r.id)!));
-    text = plainJson(runs) + '\n';
-  } else {
-    const runs = withStore(flags.store, (s) => s.list(filter));
-    const finals = runs.map((r) => scalarFields(r.final));
-    const finalColumns: string[] = [];
-    const seen = new Set<string>(CSV_BASE_COLUMNS);
-    for (const f of finals)
-      for (const k of f.keys())
-        if (!seen.has(k)) {
-          seen.add(k);
-          finalColumns.push(k);
-        }
-    const lines = [[...CSV_BASE_COLUMNS, ...finalColumns].map(csvCell).join(',')];
-    runs.forEach((r, i) => {
-      const base = [r.id, r.key, r.experiment, r.label, r.status, r.seed, r.codeVersion, r.startedAt, r.endedAt];
-      lines.push([...base, ...finalColumns.map((c) => finals[i].get(c))].map(csvCell).join(','));
-    });
-    text = lines.join('\n') + '\n';
+  const runs = await withStore(flags.store, async (s) => {
+    const full: StoredRun[] = [];
+    for (const r of await s.list(filter)) full.push((await s.get(r.id))!);
+    return full;
+  });
+  writeText(flags.out, format === 'json' ? plainJson(runs) + '\n' : flags.history ? historyCsv(runs) : runsCsv(runs));
+  return 0;
+}
+
+/**
+ * `advbias runs compare ID ID… [--metric M] [--out FILE.svg|.png] [--log-y]`: the histories of the
+ * runs overlaid, one line per run, M against the step t on a log axis. Default metric: the
+ * direction error `referenceAngleDeg` when every run has it, else `adversarialNormalizedMargin`;
+ * default file: `compare-ID-ID-METRIC.svg` beside the store.
+ */
+export async function runsCompareCommand(ids: string[], flags: RunsCompareFlags): Promise<number> {
+  if (ids.length === 0) throw new InputError('runs compare needs at least one run id (see `advbias runs list`)', 'id');
+  const format = flags.out === undefined ? '.svg' : extname(flags.out).toLowerCase();
+  if (format !== '.svg' && format !== '.png') throw new InputError(`--out "${flags.out}": the figure is written as FILE.svg or FILE.png`, 'out');
+  const location = flags.store ?? DEFAULT_STORE_PATH;
+  const runs = await withStore(flags.store, async (s) => {
+    const found: StoredRun[] = [];
+    for (const id of ids) found.push(await findRun(s, id));
+    return found;
+  });
+  const seen = new Set<number>();
+  for (const r of runs) {
+    if (seen.has(r.id)) throw new InputError(`run ${r.id} is given twice`, 'id');
+    seen.add(r.id);
+    if (!r.history) throw new InputError(`run ${r.id} (${r.label ?? ''}) has no history: its status is ${r.status}${r.error ? ` (${r.error})` : ''}`, 'id');
   }
-  if (flags.out) {
+  const drawn = runs.map((r) => ({ id: r.id, label: r.label ?? '', history: r.history! }));
+  const metric = flags.metric ?? defaultCompareMetric(drawn);
+  const { spec, notes } = compareFigure(drawn, { metric, logY: flags.logY === true, subtitle: `runs ${runs.map((r) => r.id).join(', ')} of ${location}` });
+  const out = flags.out ?? join(dirname(parseStoreLocation(location).path), `compare-${runs.map((r) => r.id).join('-')}-${metric}.svg`);
+  const { svg } = await renderSvg(spec);
+  for (const note of notes) process.stderr.write(`note: ${note}\n`);
+  if (format === '.png') {
+    const png = svgToPng(svg);
     try {
-      mkdirSync(dirname(flags.out), { recursive: true });
-      writeFileSync(flags.out, text);
+      mkdirSync(dirname(out), { recursive: true });
+      writeFileSync(out, png);
     } catch (e) {
-      throw new InputError(`cannot write "${flags.out}": ${(e as Error).message}`, 'out');
+      throw new InputError(`cannot write "${out}": ${(e as Error).message}`, 'out');
     }
-  } else process.stdout.write(text);
+  } else writeText(out, svg);
+  process.stdout.write(`wrote ${out}: ${metric} of runs ${runs.map((r) => r.id).join(', ')}\n`);
   return 0;
 }

@@ -20,6 +20,7 @@ import { VERSION } from './version.ts';
 import { kernels } from '../linalg/kernels.ts';
 import { paramsDocument, type UnitParams } from '../io/params.ts';
 import { loadParamsFile, paramsForModel, paramsSourceInfo } from '../node/params-io.ts';
+import { beginTrainRecord, completeTrainRecord, trainStoreLocation, type TrainRecord } from './train-store.ts';
 
 /** Flags of `advbias train` as commander hands them over (strings, booleans; repeated flags as arrays). */
 export type TrainFlags = SettingFlags;
@@ -207,9 +208,16 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
     csvPath = join(out, 'history.csv');
     writeFileSync(csvPath, csvHeader());
   }
+  // The run store (before training, so that a bad --store fails at once): see train-store.ts.
+  const storeLocation = trainStoreLocation(flags.store as string | boolean | undefined, out);
+  const record: TrainRecord | null = storeLocation === null ? null : await beginTrainRecord(storeLocation, configToJson(c));
   let stop = false;
   const onSigint = (): void => {
-    if (stop) process.exit(130);
+    if (stop) {
+      // The SQLite store writes before this returns; the row would otherwise stay 'running'.
+      void record?.store.fail(record.key, 'killed by a second Ctrl-C before the end (nothing stored)');
+      process.exit(130);
+    }
     stop = true;
     process.stderr.write('\ninterrupted: finishing the current step and writing what was computed (Ctrl-C again to quit at once)\n');
   };
@@ -247,15 +255,22 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
     const doc = resultDocument(c, result, model, data, referenceSolution, evaluation);
     if (init) (doc.run as Record<string, unknown>).initFrom = paramsSourceInfo(init);
     if (out) writeFileSync(join(out, 'result.json'), toJson(doc, 2) + '\n');
+    if (record) await completeTrainRecord(record, doc);
     if (flags.json === true) process.stdout.write(toJson(doc) + '\n');
     else {
       process.stdout.write(summaryText(c, result, model, data) + '\n');
       if (init) process.stdout.write(`  started from ${init.file}${init.format === 'result' ? '' : ` (${init.format})`}\n`);
       if (evaluation) process.stdout.write(evaluationText(evaluation));
       if (out) process.stdout.write(`  wrote ${join(out, 'result.json')} and ${csvPath}\n`);
+      if (record) process.stdout.write(`  stored as run ${record.id} in ${record.store.location} (advbias runs show ${record.id} --store ${record.store.location})\n`);
     }
     return result.interrupted ? 130 : 0;
+  } catch (e) {
+    // A store that cannot record the failure must not hide the error that caused it.
+    if (record) await record.store.fail(record.key, (e as Error)?.message ?? String(e)).catch(() => undefined);
+    throw e;
   } finally {
+    await record?.store.close();
     bar?.stop();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);

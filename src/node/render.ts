@@ -94,12 +94,18 @@ function svgOf(vgSpec: vega.Spec, logger: vega.LoggerInterface): Promise<string>
  * throws them.
  */
 export async function renderFigure(spec: FigureSpec, options: RenderOptions = {}): Promise<RenderedFigure> {
+  const { svg, warnings } = await renderSvg(spec);
+  return { svg, png: svgToPng(svg, options), warnings };
+}
+
+/** The SVG of a vega-lite spec alone (no fonts needed), as in {@link renderFigure}. */
+export async function renderSvg(spec: FigureSpec): Promise<{ svg: string; warnings: string[] }> {
   const warnings: string[] = [];
   const logger = collectingLogger(warnings);
   // A copy: vega tags every data row it ingests with a symbol-keyed id, which would leak into `spec`.
   const { spec: vgSpec } = compile(structuredClone(spec), { logger });
   const svg = await svgOf(vgSpec, logger);
-  return { svg, png: svgToPng(svg, options), warnings };
+  return { svg, warnings };
 }
 
 /**

@@ -1,311 +1,48 @@
 /**
- * The run store: an embedded SQLite file (better-sqlite3) that keeps every run `advbias reproduce`
- * finished, keyed by the caller's hash of config + code version, and the latest checkpoint of the
- * runs still in progress. Node only — the library never imports this file.
- *
- * Every document (config, final measurement, history, result, checkpoint state) is stored as exact
- * JSON (util/exact-json.ts), so numbers come back bit for bit: NaN, ±∞, −0 and Float64Arrays included.
- *
- * Durability: WAL journal, synchronous=NORMAL. Each write is one transaction, so a process killed at
- * any point (kill -9) leaves the previous state or the new one, never half of it; a power loss may
- * lose the last few commits but never corrupts the file. Several processes may open the same file:
- * readers see what writers committed; a writer waits up to 5 s for another writer's lock.
+ * Opening a run store from a `--store` value, and where a command keeps its store by default.
+ * Node only. The store itself is an interface (src/store/run-store.ts); today the only kind is an
+ * SQLite file (src/node/sqlite-store.ts).
  */
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { InputError } from '../errors.ts';
-import { parseExact, stringifyExact } from '../util/exact-json.ts';
+import { join } from 'node:path';
+import { parseStoreLocation, type RunStore } from '../store/run-store.ts';
+import { SqliteRunStore } from './sqlite-store.ts';
 
-/** Where `advbias reproduce` and `advbias runs` keep the store unless --store says otherwise. */
+export { RUN_STATUSES, STORE_SCHEMA_VERSION, type Checkpoint, type RunFilter, type RunStart, type RunStatus, type RunStore, type RunSummary, type StoredRun } from '../store/run-store.ts';
+
+/** Where `advbias runs` reads, and `train` without --out writes, unless --store says otherwise. */
 export const DEFAULT_STORE_PATH = 'out/runs.sqlite';
 
-/** Version of the schema below, kept in `PRAGMA user_version`. */
-export const STORE_SCHEMA_VERSION = 1;
+/** The store file's name when it sits beside an output folder. */
+export const STORE_FILE_NAME = 'runs.sqlite';
 
-export const RUN_STATUSES = ['running', 'done', 'failed'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-
-/** What {@link RunStore.begin} records about a run before it starts. */
-export interface RunStart {
-  /** The caller's hash of config + code version; unique in the store. */
-  key: string;
-  experiment: string;
-  label: string;
-  config: unknown;
-  /** Stored as NULL when not a finite number. */
-  seed: number | null;
-  codeVersion: string;
+/**
+ * The default store of a command writing into `out`: `runs.sqlite` in the parent folder of `out`,
+ * so that the runs of `--out results/exp1` and `--out results/exp2` share `results/runs.sqlite`
+ * (and `reproduce --quick`, writing `out/reproduce-quick`, keeps `out/runs.sqlite`).
+ */
+export function storeBesideOut(out: string): string {
+  return join(out, '..', STORE_FILE_NAME);
 }
 
-/** One row of {@link RunStore.list}: everything but the config, history and result documents. */
-export interface RunSummary {
-  id: number;
-  key: string;
-  experiment: string | null;
-  label: string | null;
-  seed: number | null;
-  codeVersion: string | null;
-  status: RunStatus;
-  /** ISO 8601 (UTC) time the latest attempt started. */
-  startedAt: string | null;
-  /** ISO 8601 (UTC) time the run completed or failed; null while running. */
-  endedAt: string | null;
-  /** The final measurement (small); null until the run is done. */
-  final: Record<string, unknown> | null;
-  /** The failure message of a failed run. */
-  error: string | null;
+/**
+ * Opens the run store at `location` (a `--store` value): a file path, `sqlite:PATH` or
+ * `file:PATH` opens (creating it when missing) an SQLite store. Rejects with an InputError naming
+ * --store for unknown URL schemes, a file that is not a run store, or a newer schema.
+ */
+export async function openRunStore(location: string): Promise<RunStore> {
+  const where = parseStoreLocation(location);
+  switch (where.kind) {
+    case 'sqlite':
+      return SqliteRunStore.open(where.path);
+  }
 }
 
-/** A full row of {@link RunStore.get} / {@link RunStore.findDone}, documents parsed. */
-export interface StoredRun extends RunSummary {
-  config: unknown;
-  /** null until the run is done. */
-  history: unknown[] | null;
-  /** Whatever the caller stored as the run's full result; null until the run is done. */
-  result: unknown;
-}
-
-export interface RunFilter {
-  experiment?: string;
-  status?: string;
-}
-
-export interface Checkpoint {
-  step: number;
-  state: unknown;
-}
-
-interface RunRow {
-  id: number;
-  key: string;
-  experiment: string | null;
-  label: string | null;
-  config: string | null;
-  seed: number | null;
-  code_version: string | null;
-  status: RunStatus;
-  started_at: string | null;
-  ended_at: string | null;
-  final: string | null;
-  history: string | null;
-  result: string | null;
-  error: string | null;
-}
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS runs (
-  id INTEGER PRIMARY KEY,
-  key TEXT UNIQUE NOT NULL,
-  experiment TEXT,
-  label TEXT,
-  config TEXT,
-  seed INTEGER,
-  code_version TEXT,
-  status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed')),
-  started_at TEXT,
-  ended_at TEXT,
-  final TEXT,
-  history TEXT,
-  result TEXT,
-  error TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_experiment ON runs (experiment);
-CREATE TABLE IF NOT EXISTS checkpoints (
-  key TEXT PRIMARY KEY REFERENCES runs (key),
-  step INTEGER NOT NULL,
-  state TEXT NOT NULL,
-  saved_at TEXT NOT NULL
-);
-`;
-
-const SUMMARY_COLUMNS = 'id, key, experiment, label, seed, code_version, status, started_at, ended_at, final, error';
-
-const now = (): string => new Date().toISOString();
-const parseOrNull = <T>(text: string | null): T | null => (text === null ? null : parseExact<T>(text));
-
-function summaryOf(r: Omit<RunRow, 'config' | 'history' | 'result'>): RunSummary {
-  return {
-    id: r.id,
-    key: r.key,
-    experiment: r.experiment,
-    label: r.label,
-    seed: r.seed,
-    codeVersion: r.code_version,
-    status: r.status,
-    startedAt: r.started_at,
-    endedAt: r.ended_at,
-    final: parseOrNull<Record<string, unknown>>(r.final),
-    error: r.error,
-  };
-}
-
-function fullOf(r: RunRow): StoredRun {
-  return { ...summaryOf(r), config: parseOrNull(r.config), history: parseOrNull<unknown[]>(r.history), result: parseOrNull(r.result) };
-}
-
-export class RunStore {
-  /** The file this store was opened on. */
-  readonly path: string;
-  private db: Database.Database;
-
-  private constructor(path: string, db: Database.Database) {
-    this.path = path;
-    this.db = db;
-  }
-
-  /**
-   * Opens the store at `path`, creating its folder and the file when missing, and the tables when
-   * new. Throws InputError naming the path when the file is not a SQLite database (corrupt, another
-   * kind of file), cannot be opened, or was written by a newer schema.
-   */
-  static open(path: string): RunStore {
-    if (path !== ':memory:') {
-      try {
-        mkdirSync(dirname(path), { recursive: true });
-      } catch (e) {
-        throw new InputError(`cannot create the folder of the run store "${path}": ${(e as Error).message}`, 'store');
-      }
-    }
-    let db: Database.Database | null = null;
-    try {
-      db = new Database(path, { timeout: 5000 });
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      db.pragma('foreign_keys = ON');
-      const version = db.pragma('user_version', { simple: true }) as number;
-      if (version > STORE_SCHEMA_VERSION)
-        throw new InputError(`the run store "${path}" has schema version ${version}, newer than this advbias reads (${STORE_SCHEMA_VERSION}); use a newer advbias or another --store`, 'store');
-      if (version < STORE_SCHEMA_VERSION) {
-        db.transaction(() => {
-          db!.exec(SCHEMA);
-          db!.pragma(`user_version = ${STORE_SCHEMA_VERSION}`);
-        }).immediate();
-      }
-      // A cheap read of both tables: catches files whose header is fine but whose pages are not.
-      db.prepare('SELECT count(*) FROM runs').get();
-      db.prepare('SELECT count(*) FROM checkpoints').get();
-      return new RunStore(path, db);
-    } catch (e) {
-      try {
-        db?.close();
-      } catch {
-        /* already failing */
-      }
-      if (e instanceof InputError) throw e;
-      throw new InputError(`cannot open the run store "${path}": ${(e as Error).message} (not a SQLite run store, or corrupt; delete it or pass another --store)`, 'store');
-    }
-  }
-
-  /** The run stored under `key` if it is done, else null. */
-  findDone(key: string): StoredRun | null {
-    const row = this.db.prepare("SELECT * FROM runs WHERE key = ? AND status = 'done'").get(key) as RunRow | undefined;
-    return row ? fullOf(row) : null;
-  }
-
-  /**
-   * Records that a run starts: inserts a 'running' row, or resets an existing row of that key
-   * (whatever its status) to 'running' with the given metadata, started_at = now (so started_at
-   * is the start of the latest attempt, and ended_at − started_at its duration), and final,
-   * history, result, error and ended_at cleared. Its checkpoint, if any, is kept (to resume from).
-   * Returns the row id.
-   */
-  begin(run: RunStart): number {
-    const seed = typeof run.seed === 'number' && Number.isFinite(run.seed) ? run.seed : null;
-    const row = this.db
-      .prepare(
-        `INSERT INTO runs (key, experiment, label, config, seed, code_version, status, started_at)
-         VALUES (@key, @experiment, @label, @config, @seed, @codeVersion, 'running', @startedAt)
-         ON CONFLICT (key) DO UPDATE SET experiment = excluded.experiment, label = excluded.label,
-           config = excluded.config, seed = excluded.seed, code_version = excluded.code_version,
-           status = 'running', started_at = excluded.started_at, ended_at = NULL, final = NULL,
-           history = NULL, result = NULL, error = NULL
-         RETURNING id`,
-      )
-      .get({ key: run.key, experiment: run.experiment, label: run.label, config: stringifyExact(run.config), seed, codeVersion: run.codeVersion, startedAt: now() }) as { id: number };
-    return row.id;
-  }
-
-  /**
-   * Replaces the run's checkpoint (one per run: the latest) in one transaction. The run must have
-   * been begun (the checkpoint references its row).
-   */
-  saveCheckpoint(key: string, step: number, state: unknown): void {
-    const text = stringifyExact(state);
-    try {
-      this.db
-        .prepare(
-          `INSERT INTO checkpoints (key, step, state, saved_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT (key) DO UPDATE SET step = excluded.step, state = excluded.state, saved_at = excluded.saved_at`,
-        )
-        .run(key, step, text, now());
-    } catch (e) {
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw new Error(`saveCheckpoint: no run with key ${key} in the store (call begin first)`);
-      throw e;
-    }
-  }
-
-  /** The run's latest checkpoint, or null. */
-  loadCheckpoint(key: string): Checkpoint | null {
-    const row = this.db.prepare('SELECT step, state FROM checkpoints WHERE key = ?').get(key) as { step: number; state: string } | undefined;
-    return row ? { step: row.step, state: parseExact(row.state) } : null;
-  }
-
-  /** Marks the run done (ended_at = now) with its documents and deletes its checkpoint, in one transaction. Throws if the key is not in the store. */
-  complete(key: string, docs: { final: unknown; history: unknown; result: unknown }): void {
-    const final = stringifyExact(docs.final);
-    const history = stringifyExact(docs.history);
-    const result = stringifyExact(docs.result);
-    this.db
-      .transaction(() => {
-        const r = this.db
-          .prepare("UPDATE runs SET status = 'done', ended_at = ?, final = ?, history = ?, result = ?, error = NULL WHERE key = ?")
-          .run(now(), final, history, result, key);
-        if (r.changes === 0) throw new Error(`complete: no run with key ${key} in the store (call begin first)`);
-        this.db.prepare('DELETE FROM checkpoints WHERE key = ?').run(key);
-      })
-      .immediate();
-  }
-
-  /** Marks the run failed with `message` (ended_at = now); its checkpoint is kept. False when the key is not in the store (never throws for that). */
-  fail(key: string, message: string): boolean {
-    return this.db.prepare("UPDATE runs SET status = 'failed', ended_at = ?, error = ? WHERE key = ?").run(now(), message, key).changes > 0;
-  }
-
-  /** The runs, by id, optionally of one experiment and/or status; without config, history and result. */
-  list(filter: RunFilter = {}): RunSummary[] {
-    const where: string[] = [];
-    const params: string[] = [];
-    if (filter.experiment !== undefined) {
-      where.push('experiment = ?');
-      params.push(filter.experiment);
-    }
-    if (filter.status !== undefined) {
-      where.push('status = ?');
-      params.push(filter.status);
-    }
-    const sql = `SELECT ${SUMMARY_COLUMNS} FROM runs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
-    return (this.db.prepare(sql).all(...params) as RunRow[]).map(summaryOf);
-  }
-
-  /** The full run with this id (a number) or key (a string), documents parsed; null when absent. */
-  get(idOrKey: number | string): StoredRun | null {
-    const row = (typeof idOrKey === 'number' ? this.db.prepare('SELECT * FROM runs WHERE id = ?') : this.db.prepare('SELECT * FROM runs WHERE key = ?')).get(idOrKey) as RunRow | undefined;
-    return row ? fullOf(row) : null;
-  }
-
-  /** Removes the run and its checkpoint (for --force); true when there was one. */
-  delete(key: string): boolean {
-    return this.db
-      .transaction(() => {
-        this.db.prepare('DELETE FROM checkpoints WHERE key = ?').run(key);
-        return this.db.prepare('DELETE FROM runs WHERE key = ?').run(key).changes > 0;
-      })
-      .immediate();
-  }
-
-  /** Closes the file (idempotent). */
-  close(): void {
-    if (this.db.open) this.db.close();
+/** Opens the store at `location`, runs `f` on it and closes it, whatever `f` does. */
+export async function withRunStore<T>(location: string, f: (store: RunStore) => Promise<T>): Promise<T> {
+  const store = await openRunStore(location);
+  try {
+    return await f(store);
+  } finally {
+    await store.close();
   }
 }

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TOL, assertClose } from '../support/tolerance.ts';
+import { SCRATCH } from '../support/scratch.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'advbias.mjs');
@@ -18,7 +19,7 @@ const FIX = join(ROOT, 'test', 'fixtures', 'params');
 const tmp = mkdtempSync(join(tmpdir(), 'advbias-measure-'));
 
 function cli(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: ROOT });
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: SCRATCH });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

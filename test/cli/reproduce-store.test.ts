@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync, readFileSync, existsSync, mkdirSync } from 
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RunStore } from '../../src/node/store.ts';
+import { openRunStore } from '../../src/node/store.ts';
 import { stringifyExact } from '../../src/util/exact-json.ts';
 import type { RunResult } from '../../src/experiments/runner.ts';
 
@@ -46,29 +46,29 @@ writeFileSync(
 );
 
 /** Every stored run's final, history and metrics, by key, as exact JSON. */
-function storedResults(path: string): Map<string, string> {
-  const store = RunStore.open(path);
+async function storedResults(path: string): Promise<Map<string, string>> {
+  const store = await openRunStore(path);
   try {
     const out = new Map<string, string>();
-    for (const row of store.list()) {
-      const full = store.get(row.key);
+    for (const row of await store.list()) {
+      const full = await store.get(row.key);
       assert.ok(full && full.status === 'done', `${row.key} done`);
       const r = full.result as RunResult;
       out.set(row.key, stringifyExact({ final: r.final, history: r.history, metrics: r.metrics }));
     }
     return out;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
-test('reproduce: results are bit-identical for --jobs 1 and --jobs 2; a second run reuses the store; --force reruns', () => {
+test('reproduce: results are bit-identical for --jobs 1 and --jobs 2; a second run reuses the store; --force reruns', async () => {
   const a = cli(['reproduce', 'tiny', '--experiments', EXP, '--jobs', '1', '--out', join(tmp, 'o1'), '--store', join(tmp, 's1.sqlite')]);
   assert.equal(a.code, 0, a.stdout + a.stderr);
   const b = cli(['reproduce', 'tiny', '--experiments', EXP, '--jobs', '2', '--out', join(tmp, 'o2'), '--store', join(tmp, 's2.sqlite')]);
   assert.equal(b.code, 0, b.stdout + b.stderr);
-  const r1 = storedResults(join(tmp, 's1.sqlite'));
-  const r2 = storedResults(join(tmp, 's2.sqlite'));
+  const r1 = await storedResults(join(tmp, 's1.sqlite'));
+  const r2 = await storedResults(join(tmp, 's2.sqlite'));
   assert.equal(r1.size, 4);
   assert.deepEqual([...r1.keys()].sort(), [...r2.keys()].sort(), 'same plans, same keys');
   for (const [k, v] of r1) assert.equal(r2.get(k), v, `run ${k} differs between --jobs 1 and --jobs 2`);
@@ -88,7 +88,7 @@ test('reproduce: results are bit-identical for --jobs 1 and --jobs 2; a second r
   const forced = cli(['reproduce', 'tiny', '--experiments', EXP, '--jobs', '2', '--force', '--out', join(tmp, 'o4'), '--store', join(tmp, 's1.sqlite')]);
   assert.equal(forced.code, 0, forced.stderr);
   assert.match(forced.stderr, /0 reused from/);
-  assert.deepEqual(storedResults(join(tmp, 's1.sqlite')), r1, 'a rerun gives the same bits');
+  assert.deepEqual(await storedResults(join(tmp, 's1.sqlite')), r1, 'a rerun gives the same bits');
   const bad = cli(['reproduce', 'tiny', '--experiments', EXP, '--jobs', '0']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--jobs/);
@@ -102,19 +102,19 @@ test('reproduce: a run killed with SIGKILL mid-way resumes from its last checkpo
   for (let k = 0; k < 600 && step === 0; k++) {
     await new Promise((r) => setTimeout(r, 100));
     if (!existsSync(store)) continue;
-    const s = RunStore.open(store);
+    const s = await openRunStore(store);
     try {
-      for (const row of s.list()) step = Math.max(step, s.loadCheckpoint(row.key)?.step ?? 0);
+      for (const row of await s.list()) step = Math.max(step, (await s.loadCheckpoint(row.key))?.step ?? 0);
     } finally {
-      s.close();
+      await s.close();
     }
   }
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
   assert.ok(step > 0, 'a checkpoint was written before the kill');
-  const s = RunStore.open(store);
-  const rows = s.list();
-  s.close();
+  const s = await openRunStore(store);
+  const rows = await s.list();
+  await s.close();
   assert.equal(rows.length, 1);
   assert.notEqual(rows[0].status, 'done', 'killed before the end');
   // Resume.
@@ -124,7 +124,7 @@ test('reproduce: a run killed with SIGKILL mid-way resumes from its last checkpo
   // Uninterrupted reference run in another store.
   const ref = cli(['reproduce', 'slow', '--experiments', EXP, '--jobs', '1', '--out', join(tmp, 'k3'), '--store', join(tmp, 'ref.sqlite')]);
   assert.equal(ref.code, 0, ref.stderr);
-  assert.deepEqual(storedResults(store), storedResults(join(tmp, 'ref.sqlite')));
+  assert.deepEqual(await storedResults(store), await storedResults(join(tmp, 'ref.sqlite')));
   const summary = JSON.parse(readFileSync(join(tmp, 'k2', 'summary.json'), 'utf8'));
   assert.ok(summary.experiments[0].runDetails[0].resumedFromStep > 0);
 });

@@ -19,7 +19,7 @@ const base = {
 
 test('runs: grid × explicit runs; quick overrides change only the settings they name', () => {
   const exp = parseExperiment(
-    { ...base, grid: { depth: [1, 2] }, runs: [{ p: 'inf', eps: 0.25, target: 'smooth' }, { p: 2, eps: 0.5 }], quick: { base: { steps: 10 }, grid: { depth: [3] } } },
+    { ...base, tags: ['target'], grid: { depth: [1, 2] }, runs: [{ p: 'inf', eps: 0.25, target: 'smooth' }, { p: 2, eps: 0.5 }], quick: { base: { steps: 10 }, grid: { depth: [3] } } },
     'test',
   );
   const full = expandRuns(exp, false);

@@ -19,11 +19,12 @@ import { schemaText } from '../../src/cli/schema.ts';
 import { parseNumberText } from '../../src/util/number-text.ts';
 import { parseNormExponent } from '../../src/linalg/norms.ts';
 import { InputError } from '../../src/errors.ts';
+import { SCRATCH } from '../support/scratch.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'advbias.mjs');
 function cli(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: ROOT });
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: SCRATCH });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

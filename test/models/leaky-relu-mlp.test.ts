@@ -14,6 +14,7 @@ import { parseTrainConfig } from '../../src/train/config.ts';
 import { modelFromConfig } from '../../src/train/from-config.ts';
 import { sectors } from '../../src/data/sectors.ts';
 import { InputError } from '../../src/errors.ts';
+import { SCRATCH } from '../support/scratch.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -61,7 +62,7 @@ describe('leaky-relu-mlp', () => {
     const r = spawnSync(
       process.execPath,
       [join(ROOT, 'bin', 'advbias.mjs'), 'train', '--data', 'sectors', '--model', 'leaky-relu-mlp', '--depth', '2', '--width', '20', '--leak', '0.2', '--attack', 'fgsm', '--eps', '0.05', '--steps', '3000', '--json'],
-      { encoding: 'utf8', cwd: ROOT },
+      { encoding: 'utf8', cwd: SCRATCH },
     );
     assert.equal(r.status, 0, r.stderr);
     const doc = JSON.parse(r.stdout);
