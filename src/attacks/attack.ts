@@ -5,7 +5,7 @@ import type { Rng } from '../linalg/rng.ts';
 /** Names of the training perturbations. */
 export type AttackKind = 'none' | 'exact' | 'fgsm' | 'fgm' | 'pgd';
 
-/** Settings of a perturbation (THEORY §3). */
+/** Settings of a perturbation (docs/THEORY.md §3). */
 export interface AttackConfig {
   readonly kind: AttackKind;
   /** Perturbation norm p ∈ [1, ∞] (`Infinity` for ∞). FGSM is ℓ∞ by definition. */
