@@ -227,11 +227,13 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
     mkdirSync(dirname(join(out, 'report.html')), { recursive: true });
     writeFileSync(join(out, 'report.html'), html);
     // 5. The final table of claims.
-    const lines = ['', 'claim  experiment                      expectations  result', '-----  ------------------------------  ------------  ------'];
+    // The claim column is as wide as the longest claim name (own names may be longer than C1).
+    const cw = Math.max(5, ...claims.map((c) => c.claim.length));
+    const lines = ['', `${'claim'.padEnd(cw)}  experiment                      expectations  result`, `${'-'.repeat(cw)}  ------------------------------  ------------  ------`];
     for (const { exp, result } of done)
-      lines.push(`${exp.claim.padEnd(5)}  ${exp.id.padEnd(30)}  ${`${result.table.filter((r) => r.pass).length}/${result.table.length}`.padEnd(12)}  ${result.pass ? 'pass' : 'FAIL'}`);
-    lines.push('', 'claim  experiments  expectations  result', '-----  -----------  ------------  ------');
-    for (const c of claims) lines.push(`${c.claim.padEnd(5)}  ${String(c.experiments).padEnd(11)}  ${`${c.passed}/${c.expectations}`.padEnd(12)}  ${c.pass ? 'pass' : 'FAIL'}`);
+      lines.push(`${exp.claim.padEnd(cw)}  ${exp.id.padEnd(30)}  ${`${result.table.filter((r) => r.pass).length}/${result.table.length}`.padEnd(12)}  ${result.pass ? 'pass' : 'FAIL'}`);
+    lines.push('', `${'claim'.padEnd(cw)}  experiments  expectations  result`, `${'-'.repeat(cw)}  -----------  ------------  ------`);
+    for (const c of claims) lines.push(`${c.claim.padEnd(cw)}  ${String(c.experiments).padEnd(11)}  ${`${c.passed}/${c.expectations}`.padEnd(12)}  ${c.pass ? 'pass' : 'FAIL'}`);
     lines.push('', `${outcome} in ${formatSeconds(seconds)} (${reused} of ${jobs.length} runs reused); report: ${join(out, 'report.html')}`);
     process.stdout.write(lines.join('\n') + '\n');
     if (stop) return 130;

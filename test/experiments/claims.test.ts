@@ -53,6 +53,15 @@ test('experiment configs accept short claim names of one\'s own and reject other
   }
 });
 
+test('the worked example of docs/EXPERIMENTS.md is a valid experiment with a claim of its own', () => {
+  const [exp] = loadExperiments(join(ROOT, 'examples', 'own-data', 'experiments'));
+  assert.equal(exp.id, 'p2-is-svm');
+  assert.equal(exp.claim, 'P2-IS-SVM');
+  assert.equal(isPaperClaim(exp.claim), false);
+  const doc = readFileSync(join(ROOT, 'docs', 'EXPERIMENTS.md'), 'utf8');
+  assert.ok(doc.includes(`"id": "${exp.id}"`) && doc.includes(`"claim": "${exp.claim}"`), 'the guide shows this file');
+});
+
 test('runner, summary and HTML report: an own claim says "all expectations met", the paper\'s "reproduced"', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'advbias-claims-'));
   try {
