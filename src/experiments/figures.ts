@@ -165,7 +165,7 @@ function sweepFigure(fig: Extract<FigureConfig, { kind: 'sweep' }>, runs: RunRes
     const sorted = [...rs].sort((a, b) => Number(a.params[fig.x]) - Number(b.params[fig.x]));
     for (const m of fig.metrics) {
       const label = METRIC_NAMES[m] ?? m;
-      series.push({ name: groups.size > 1 ? `${label} (${key})` : label, points: sorted.map((r) => ({ x: Number(r.params[fig.x]), y: r.metrics[m] ?? null })) });
+      series.push({ name: groups.size > 1 ? `${label} (${prettyLabel(key)})` : label, points: sorted.map((r) => ({ x: Number(r.params[fig.x]), y: r.metrics[m] ?? null })) });
     }
   }
   return lineFigure({ title: fig.title, x: { title: fig.x, scale: fig.xScale }, y: { title: fig.yTitle, scale: fig.yScale }, series, showPoints: true });
