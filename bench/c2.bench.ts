@@ -2,7 +2,7 @@
  * Claim C2's two workloads, timed in advbias (docs/BENCHMARKS.md, "Claim C2 workloads"), beside the
  * PyTorch peer bench/peer_torch_c2.py (both driven by bench/run-c2.sh):
  *
- *  mnist-clean, mnist-fgsm, mnist-pgd — one epoch of THEORY §6's MNIST run: relu-mlp 784 → 1024 → 64
+ *  mnist-clean, mnist-fgsm, mnist-pgd — one epoch of docs/THEORY.md §6's MNIST run: relu-mlp 784 → 1024 → 64
  *    → 10 (L = 3, bias-free, 868,992 parameters), mini-batch 80, logistic (cross-entropy) loss summed
  *    over the batch, constant schedule (plain SGD θ ← θ − η∇L_batch, η = MNIST_LR as in
  *    experiments/c2-mnist.json), on the 10,000 digits of the `mnist` package (`mnist:all`), with no
@@ -49,7 +49,7 @@ import { recordSteps } from '../src/train/record.ts';
 import { jsKernels, kernels, setKernels } from '../src/linalg/kernels.ts';
 import { createWasmKernels } from '../src/linalg/wasm/backend.ts';
 
-// ---- MNIST workload (THEORY §6, experiments/c2-mnist.json) ----
+// ---- MNIST workload (docs/THEORY.md §6, experiments/c2-mnist.json) ----
 const MNIST_DATA = 'mnist:all';
 const BATCH = 80;
 const EPS = 16 / 255;

@@ -1,5 +1,5 @@
 /**
- * Wall time of one adversarial training step of the MNIST network of THEORY §6 — relu-mlp
+ * Wall time of one adversarial training step of the MNIST network of docs/THEORY.md §6 — relu-mlp
  * 784 → 1024 → 64 → 10 (L = 3, bias-free, 868,992 parameters), mini-batch 80, logistic loss,
  * constant schedule — with FGSM (ε = 16/255) and ℓ∞ PGD (5 steps of 6/255, ε = 16/255, no random
  * start), on the 10,000 digits of the `mnist` package (`mnist:all`), two ways:
@@ -39,7 +39,7 @@ import { createStepper, type EpochBatches, type MutableTrainState, type StepPhas
 import { kernels, setKernels } from '../src/linalg/kernels.ts';
 import { createWasmKernels } from '../src/linalg/wasm/backend.ts';
 
-/** THEORY §6: batch 80, ε = 16/255, PGD 5 steps of 6/255 (ℓ∞). */
+/** docs/THEORY.md §6: batch 80, ε = 16/255, PGD 5 steps of 6/255 (ℓ∞). */
 const BATCH = 80;
 const EPS = 16 / 255;
 const PGD_STEPS = 5;
@@ -47,7 +47,7 @@ const PGD_STEP_SIZE = 6 / 255;
 const WIDTHS = [1024, 64];
 const CLASSES = 10;
 const LOSS: LossKind = 'logistic';
-/** Constant learning rate (THEORY §6) on the sum loss over the batch: 1e-3·80 = 0.08 on the mean loss. */
+/** Constant learning rate (docs/THEORY.md §6) on the sum loss over the batch: 1e-3·80 = 0.08 on the mean loss. */
 const SCHEDULE: ScheduleConfig = { kind: 'constant', lr: 1e-3, decay: 'none', form: 'sphere' };
 const SEED = 0;
 const INIT_SCALE = 1;

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch peer of bench/train-step.bench.ts: the same training step, timed the same way.
 
-The algorithm is advbias's (src/train/trainer.ts, THEORY §3 and §7), written the way one would write
+The algorithm is advbias's (src/train/trainer.ts, docs/THEORY.md §3 and §7), written the way one would write
 it in PyTorch: batched over the n examples, autograd for every derivative.
 
   per step t (full batch, stop-gradient adversarial step):

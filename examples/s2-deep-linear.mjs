@@ -1,6 +1,6 @@
 // A depth-3 deep linear network on S2, trained with the exact ℓ∞ worst-case perturbation of radius
 // ε = 0.25, converges in direction to the adversarial max-margin solution (B) that `solve` computes
-// (THEORY §8: 18.4349° = atan(1/3)), and its normalized margin γ̄ to L^{−L/2}·γ*(ε).
+// (docs/THEORY.md §8: 18.4349° = atan(1/3)), and its normalized margin γ̄ to L^{−L/2}·γ*(ε).
 //
 //   npm run build && node examples/s2-deep-linear.mjs [--json]
 import { train, solve, createModel, s2, validateAttackConfig, directionError } from 'advbias';

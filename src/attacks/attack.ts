@@ -6,7 +6,7 @@ import type { Rng } from '../linalg/rng.ts';
 /** A registered attack kind (see `ATTACK_KINDS`). */
 export type AttackKind = string;
 
-/** Settings of a perturbation (THEORY §3). */
+/** Settings of a perturbation (docs/THEORY.md §3). */
 export interface AttackConfig {
   readonly kind: AttackKind;
   /** Perturbation norm p ∈ [1, ∞] (`Infinity` for ∞). FGSM is ℓ∞ by definition. */

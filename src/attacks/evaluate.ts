@@ -1,9 +1,9 @@
 /**
- * Robust accuracy under a strong evaluation attack, and the attack gap (THEORY §4, last item).
+ * Robust accuracy under a strong evaluation attack, and the attack gap (docs/THEORY.md §4, last item).
  *
  * The evaluation attack is PGD from the clean point plus `restarts` PGD runs from seeded random
  * points of the ball; an example is robust at ε iff its margin stays > 0 under every try. For binary
- * linear-in-x models the worst case is known in closed form, y⟨β, x⟩ − ε‖β‖_q (THEORY §3), and is
+ * linear-in-x models the worst case is known in closed form, y⟨β, x⟩ − ε‖β‖_q (docs/THEORY.md §3), and is
  * used instead, so the curve is exact there; `attackGapCurve` measures how far PGD falls short of it.
  */
 import type { Model, Workspace } from '../models/model.ts';
@@ -301,7 +301,7 @@ function summarize(m: Float64Array): { accuracy: number; min: number } {
  * margins m = y·f (binary) or f_y − max_{j≠y} f_j (K-class); a tie (m = 0) is not robust.
  *
  *  - attack 'exact' (binary linear-in-x models with a predictor, unless `exactWhenLinear` is false):
- *    min_{‖δ‖_p ≤ ε} y⟨β, x + δ⟩ = y⟨β, x⟩ − ε‖β‖_q exactly (THEORY §3), so RA(ε) is the true robust
+ *    min_{‖δ‖_p ≤ ε} y⟨β, x + δ⟩ = y⟨β, x⟩ − ε‖β‖_q exactly (docs/THEORY.md §3), so RA(ε) is the true robust
  *    accuracy; no PGD runs and the result reports steps = restarts = 0.
  *  - attack 'pgd': tries(ε) = δ = 0, PGD (K steps, α = `stepSize` or 2.5ε/K) from δ₀ = 0, R runs from
  *    δ₀ uniform in B_p(0, ε) (seeded by `seed` alone, see `restartSeeds`), and with `monotone` the

@@ -1,4 +1,4 @@
-/** The exact worst-case perturbation of a linear-in-x binary model (THEORY §3). */
+/** The exact worst-case perturbation of a linear-in-x binary model (docs/THEORY.md §3). */
 import type { Attack, AttackConfig } from './attack.ts';
 import { InputError } from '../errors.ts';
 import { steepestAscent } from '../linalg/norms.ts';

@@ -1,6 +1,6 @@
 /**
  * The margin and its input gradient (shared by every gradient-based attack), and the fast gradient
- * method FGM (THEORY §3).
+ * method FGM (docs/THEORY.md §3).
  */
 import type { Attack, AttackConfig } from './attack.ts';
 import type { BatchModel, BatchWorkspace, Model, Workspace } from '../models/model.ts';

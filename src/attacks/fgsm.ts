@@ -1,4 +1,4 @@
-/** FGSM, the fast gradient sign method (Goodfellow et al. 2015; THEORY §3). */
+/** FGSM, the fast gradient sign method (Goodfellow et al. 2015; docs/THEORY.md §3). */
 import type { Attack, AttackConfig } from './attack.ts';
 import { createFgm } from './fgm.ts';
 import type { AttackDescriptor } from './descriptor.ts';

@@ -1,4 +1,4 @@
-/** Projected gradient descent on the margin in an ℓp ball (Madry et al. 2018; THEORY §3). */
+/** Projected gradient descent on the margin in an ℓp ball (Madry et al. 2018; docs/THEORY.md §3). */
 import type { Attack, AttackConfig } from './attack.ts';
 import { steepestAscent } from '../linalg/norms.ts';
 import { projectBall, sampleBall } from '../linalg/projections.ts';

@@ -1,5 +1,5 @@
 /**
- * `advbias measure`: the measurements of a training run's final row (THEORY §4) for saved weights —
+ * `advbias measure`: the measurements of a training run's final row (docs/THEORY.md §4) for saved weights —
  * a result.json of `advbias train`, or PyTorch exports (.npy, .safetensors; layouts in src/io/params.ts).
  * One measurement by the trainer's own `Measurer`, so that a result.json measured again gives its
  * `final` bit for bit; plus the robust-accuracy curve and, for linear-in-x models, PGD's attack gap.

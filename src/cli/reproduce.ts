@@ -5,6 +5,7 @@ import { join, dirname } from 'node:path';
 import { loadExperiments, selectExperiments, writeExperiment, writeSummary, type RunProvenance } from '../node/experiments.ts';
 import { assembleExperiment, planExperiment, type ExperimentResult, type PlannedRun, type RunResult } from '../experiments/runner.ts';
 import type { ExperimentConfig } from '../experiments/schema.ts';
+import { verdict } from '../experiments/claims.ts';
 import { cachingLoader } from '../node/load-data.ts';
 import { intFlag } from './output.ts';
 import { openRunStore, storeBesideOut } from '../node/store.ts';
@@ -204,12 +205,14 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
     }
     const pass = !stop && done.length === selected.length && done.every((d) => d.result.pass);
     const seconds = (Date.now() - t0) / 1000;
-    writeSummary(done, out, quick, { codeVersion: version, seconds, store: storePath });
     const claims = [...new Set(done.map((d) => d.exp.claim))].map((claim) => {
       const ds = done.filter((d) => d.exp.claim === claim);
       const rows = ds.flatMap((d) => d.result.table);
       return { claim, experiments: ds.length, expectations: rows.length, passed: rows.filter((r) => r.pass).length, pass: ds.every((d) => d.result.pass) };
     });
+    // "All claims reproduced" only when the claims checked are the paper's (C1–C3); see experiments/claims.ts.
+    const outcome = verdict(claims, { pass, interrupted: stop });
+    writeSummary(done, out, quick, { codeVersion: version, seconds, store: storePath, verdict: outcome });
     const html = reportHtml({
       title: `advbias reproduce${quick ? ' --quick' : ''}`,
       generated: new Date().toISOString(),
@@ -218,6 +221,7 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
       pass,
       seconds,
       claims,
+      verdict: outcome,
       experiments: done.map(({ exp, result, provenance, notes }) => ({
         id: exp.id,
         claim: exp.claim,
@@ -237,12 +241,14 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
     mkdirSync(dirname(join(out, 'report.html')), { recursive: true });
     writeFileSync(join(out, 'report.html'), html);
     // 5. The final table of claims.
-    const lines = ['', 'claim  experiment                      expectations  result', '-----  ------------------------------  ------------  ------'];
+    // The claim column is as wide as the longest claim name (own names may be longer than C1).
+    const cw = Math.max(5, ...claims.map((c) => c.claim.length));
+    const lines = ['', `${'claim'.padEnd(cw)}  experiment                      expectations  result`, `${'-'.repeat(cw)}  ------------------------------  ------------  ------`];
     for (const { exp, result } of done)
-      lines.push(`${exp.claim.padEnd(5)}  ${exp.id.padEnd(30)}  ${`${result.table.filter((r) => r.pass).length}/${result.table.length}`.padEnd(12)}  ${result.pass ? 'pass' : 'FAIL'}`);
-    lines.push('', 'claim  experiments  expectations  result', '-----  -----------  ------------  ------');
-    for (const c of claims) lines.push(`${c.claim.padEnd(5)}  ${String(c.experiments).padEnd(11)}  ${`${c.passed}/${c.expectations}`.padEnd(12)}  ${c.pass ? 'pass' : 'FAIL'}`);
-    lines.push('', `${pass ? 'All claims reproduced' : stop ? 'Interrupted' : 'Some expectations failed'} in ${formatSeconds(seconds)} (${reused} of ${jobs.length} runs reused); report: ${join(out, 'report.html')}`);
+      lines.push(`${exp.claim.padEnd(cw)}  ${exp.id.padEnd(30)}  ${`${result.table.filter((r) => r.pass).length}/${result.table.length}`.padEnd(12)}  ${result.pass ? 'pass' : 'FAIL'}`);
+    lines.push('', `${'claim'.padEnd(cw)}  experiments  expectations  result`, `${'-'.repeat(cw)}  -----------  ------------  ------`);
+    for (const c of claims) lines.push(`${c.claim.padEnd(cw)}  ${String(c.experiments).padEnd(11)}  ${`${c.passed}/${c.expectations}`.padEnd(12)}  ${c.pass ? 'pass' : 'FAIL'}`);
+    lines.push('', `${outcome} in ${formatSeconds(seconds)} (${reused} of ${jobs.length} runs reused); report: ${join(out, 'report.html')}`);
     process.stdout.write(lines.join('\n') + '\n');
     if (stop) return 130;
     return pass ? 0 : 1;

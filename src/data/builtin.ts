@@ -1,5 +1,5 @@
 /**
- * The 2-D reference sets with known answers (THEORY §8).
+ * The 2-D reference sets with known answers (docs/THEORY.md §8).
  *
  * Both are given as points z_k = y_k x_k; the data set stores x_i with labels y_i ∈ {−1, +1}.
  * A point z with label +1 is stored as x = z, its mirror as x = −z with label −1 (so y x = z for
@@ -13,13 +13,13 @@ export interface BuiltinOptions {
   readonly mirrored?: boolean;
 }
 
-/** S1's points z₁, z₂ (THEORY §8). */
+/** S1's points z₁, z₂ (docs/THEORY.md §8). */
 export const S1_POINTS: readonly (readonly [number, number])[] = [
   [0.5, 1.5],
   [1.5, 0.5],
 ];
 
-/** S2's points z₁, z₂ (THEORY §8). */
+/** S2's points z₁, z₂ (docs/THEORY.md §8). */
 export const S2_POINTS: readonly (readonly [number, number])[] = [
   [1, 0.5],
   [3, -1],
@@ -57,7 +57,7 @@ export function s1(options: BuiltinOptions = {}): Dataset {
 /**
  * S2 (discriminating): z₁ = (1, 0.5), z₂ = (3, −1), both label +1 (n = 2, d = 2); with
  * `mirrored: true` also −z₁, −z₂ with label −1 (n = 4). ℓ2-SVM direction 26.5651°, γ₂* = √5/2;
- * the ε-dependent limits are tabulated in THEORY §8.
+ * the ε-dependent limits are tabulated in docs/THEORY.md §8.
  */
 export function s2(options: BuiltinOptions = {}): Dataset {
   const mirrored = options.mirrored ?? false;

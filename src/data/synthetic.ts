@@ -1,5 +1,5 @@
 /**
- * Seeded random separable data with a planted ℓ2 margin (THEORY §6, "random d-dimensional sets").
+ * Seeded random separable data with a planted ℓ2 margin (docs/THEORY.md §6, "random d-dimensional sets").
  */
 import { InputError } from '../errors.ts';
 import { Rng } from '../linalg/rng.ts';

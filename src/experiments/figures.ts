@@ -12,7 +12,7 @@ const AXIS_TITLES: Record<string, string> = {
   referenceOneMinusCos: '1 − cos to the reference',
   alignmentMin: 'min layer alignment',
   layerShareError: 'max |layer share − 1/L|',
-  marginRatio: 'γ̄ / (L^{−L/2} γ*)',
+  marginRatio: 'γ̄ divided by its predicted limit',
   adversarialNormalizedMargin: 'normalized adversarial margin γ̄',
   smoothedMargin: 'smoothed margin γ̃',
   logLoss: 'log L̃',
@@ -37,19 +37,58 @@ function seriesName(run: RunResult, where: Params | undefined): string {
   return parts.join(' ') || run.label;
 }
 
+/** A label as the legends show it: `p=inf` → `p=∞`, `eps=` → `ε=`. */
+export function prettyLabel(label: string): string {
+  return label
+    .split(' ')
+    .map((t) => t.replace(/^p=inf$/, 'p=∞').replace(/^eps=/, 'ε=').replace(/^epsFraction=/, 'ε/γ_q*='))
+    .join(' ');
+}
+
+/** The same colour for the same p in every figure (vega-lite's tableau10 blue, orange, red). */
+export const P_COLORS: Readonly<Record<string, string>> = { 'p=1': '#4c78a8', 'p=2': '#f58518', 'p=∞': '#e45756' };
+/** The same dash pattern for the same depth in every figure: solid, dashed, dotted, dash-dot. */
+export const DEPTH_DASHES: Readonly<Record<string, readonly number[]>> = { 'L=1': [1, 0], 'L=2': [7, 3], 'L=3': [2, 2], 'L=4': [8, 3, 2, 3] };
+
+/** Trace metrics whose theory predicts a 1/t rate under loss-scaled steps (docs/THEORY.md §7). */
+const ONE_OVER_T_METRICS: ReadonlySet<string> = new Set(['referenceOneMinusCos', 'referenceAngleDeg', 'kktStationarity']);
+
+/**
+ * Colour and dash of each drawn run: when the runs differ in depth L, the dash follows L and the
+ * colour the rest of the label (just p when the runs differ only in p and L); otherwise colour by label.
+ * The depth is read from the run's params or config, so `where: {depth: 3}` figures stay solid.
+ */
+function styleSeries(runs: RunResult[], names: string[]): { color?: string; dash?: string }[] {
+  const depthOf = (r: RunResult): string => String(r.params.depth ?? r.config.depth ?? '');
+  const depths = new Set(runs.map(depthOf));
+  if (depths.size <= 1) return names.map(() => ({}));
+  return runs.map((r, i) => {
+    const rest = names[i]
+      .split(' ')
+      .filter((t) => !t.startsWith('L='))
+      .join(' ');
+    return { color: rest || `L=${depthOf(r)}`, dash: `L=${depthOf(r)}` };
+  });
+}
+
 function traceFigure(fig: Extract<FigureConfig, { kind: 'trace' }>, runs: RunResult[]): FigureResult {
-  const series: FigureSeries[] = runs
-    .filter((r) => matches(r.params, fig.where))
-    .map((r) => ({
-      name: seriesName(r, fig.where),
-      points: r.history.filter((h) => h.step >= 1).map((h) => ({ x: h.step, y: traceValue(h, fig.metric, r) })),
-    }));
+  const drawn = runs.filter((r) => matches(r.params, fig.where));
+  const names = drawn.map((r) => prettyLabel(seriesName(r, fig.where)));
+  const styles = styleSeries(drawn, names);
+  const series: FigureSeries[] = drawn.map((r, i) => ({
+    name: names[i],
+    ...styles[i],
+    points: r.history.filter((h) => h.step >= 1).map((h) => ({ x: h.step, y: traceValue(h, fig.metric, r) })),
+  }));
+  const grouped = styles.some((st) => st.dash !== undefined);
   return lineFigure({
     title: fig.title,
     x: { title: 'step t', scale: 'log' },
     y: { title: AXIS_TITLES[fig.metric] ?? fig.metric, scale: fig.yScale },
     series,
     referenceLines: fig.referenceLine ? [fig.referenceLine] : [],
+    ...(grouped ? { colors: P_COLORS, dashes: DEPTH_DASHES, dashTitle: 'depth' } : {}),
+    guides: fig.yScale === 'log' && ONE_OVER_T_METRICS.has(fig.metric) ? [{ slope: -1, label: '∝ 1/t' }] : [],
   });
 }
 
@@ -75,7 +114,7 @@ function epsPathFigure(fig: Extract<FigureConfig, { kind: 'eps-path' }>, runs: R
       .filter((t) => !fixed.has(t.split('=')[0]))
       .join(' ');
     return {
-      name: shown || name || 'run',
+      name: prettyLabel(shown || name || 'run'),
       trained: sorted.map((r) => ({ x: Number(r.config.eps), y: r.metrics[trainedKey] ?? null })),
       predicted,
     };
@@ -91,7 +130,7 @@ function epsPathFigure(fig: Extract<FigureConfig, { kind: 'eps-path' }>, runs: R
 function robustCurveFigure(fig: Extract<FigureConfig, { kind: 'robust-curve' }>, runs: RunResult[]): FigureResult {
   const series: FigureSeries[] = runs
     .filter((r) => r.evaluation && matches(r.params, fig.where))
-    .map((r) => ({ name: seriesName(r, fig.where), points: r.evaluation!.eps.map((e, i) => ({ x: e, y: r.evaluation!.robustAccuracy[i] })) }));
+    .map((r) => ({ name: prettyLabel(seriesName(r, fig.where)), points: r.evaluation!.eps.map((e, i) => ({ x: e, y: r.evaluation!.robustAccuracy[i] })) }));
   const first = runs.find((r) => r.evaluation)?.evaluation;
   return lineFigure({
     title: fig.title,
@@ -126,7 +165,7 @@ function sweepFigure(fig: Extract<FigureConfig, { kind: 'sweep' }>, runs: RunRes
     const sorted = [...rs].sort((a, b) => Number(a.params[fig.x]) - Number(b.params[fig.x]));
     for (const m of fig.metrics) {
       const label = METRIC_NAMES[m] ?? m;
-      series.push({ name: groups.size > 1 ? `${label} (${key})` : label, points: sorted.map((r) => ({ x: Number(r.params[fig.x]), y: r.metrics[m] ?? null })) });
+      series.push({ name: groups.size > 1 ? `${label} (${prettyLabel(key)})` : label, points: sorted.map((r) => ({ x: Number(r.params[fig.x]), y: r.metrics[m] ?? null })) });
     }
   }
   return lineFigure({ title: fig.title, x: { title: fig.x, scale: fig.xScale }, y: { title: fig.yTitle, scale: fig.yScale }, series, showPoints: true });

@@ -165,7 +165,7 @@ function summarize(r: SolverResult | null): ReferenceSummary | null {
 }
 
 /**
- * The constant c_L in sup_θ γ̄(θ) = c_L · sup_β Γ(β) (THEORY §4): L^{−L/2} for deep linear, diagonal
+ * The constant c_L in sup_θ γ̄(θ) = c_L · sup_β Γ(β) (docs/THEORY.md §4): L^{−L/2} for deep linear, diagonal
  * (product form) and convolutional nets (AM–GM over the L factors), 1 for the ± diagonal form
  * β = u^{⊙L} − v^{⊙L} (there ‖θ‖² ≥ Σ_j |β_j|^{2/L}, with equality when one of u_j, v_j is 0).
  */
@@ -223,13 +223,13 @@ function runMetrics(run: Omit<RunResult, 'metrics' | 'seconds'>, c: TrainConfig,
     if (Number.isFinite(v)) m[k] = v;
   }
   if (run.reference) m.solveKktMax = Math.max(run.reference.kkt.primalFeasibility, run.reference.kkt.dualFeasibility, run.reference.kkt.complementarity, run.reference.kkt.stationarity);
-  // S2's closed-form answers (THEORY §8) for linear and deep-linear models, p ∈ {1, 2, ∞}.
+  // S2's closed-form answers (docs/THEORY.md §8) for linear and deep-linear models, p ∈ {1, 2, ∞}.
   if (/^s2(-mirrored)?$/.test(c.data) && modelDescriptor(c.model).traits.c3Architecture === null && modelDescriptor(c.model).traits.referenceProblem(c.depth) === 'adversarial-svm' && f.predictor) {
     const ans = s2DeepLinearAnswer(isAdversarial(c) ? perturbationNorm(c) : 2, isAdversarial(c) ? c.eps : 0);
     if (ans) m.closedFormAngleErrorDeg = Math.abs(Math.atan2(f.predictor[1], f.predictor[0]) * DEG - ans.angleDeg);
   }
   // Claim C3: the predictor-space KKT residual of the trained β (measured in the final row), its
-  // margin against the best local solution, the nearest local solution, THEORY §8's S2 answers.
+  // margin against the best local solution, the nearest local solution, docs/THEORY.md §8's S2 answers.
   const arch = architectureOfModel(c.model);
   if (arch !== null && f.predictor && f.predictorKkt) {
     const k = f.predictorKkt;

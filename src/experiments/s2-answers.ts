@@ -1,5 +1,5 @@
 /**
- * Closed-form answers on S2 (THEORY §8): the deep-linear limit direction u*(ε, p) for any depth, and
+ * Closed-form answers on S2 (docs/THEORY.md §8): the deep-linear limit direction u*(ε, p) for any depth, and
  * γ*(ε), derived by hand — an oracle independent of the numerical solvers.
  * S2: z₁ = (1, 0.5), z₂ = (3, −1); thresholds γ₂* = √5/2, γ₁* = 1 (p = ∞), γ_∞* = 1.5 (p = 1).
  */
@@ -34,10 +34,10 @@ export function s2DeepLinearAnswer(p: number, eps: number): S2Answer | null {
 }
 
 /**
- * Claim C3 answers on S2 stated in THEORY §8 (ε = 0: diagonal 0° (the ℓ1-type bias picks the sparse
+ * Claim C3 answers on S2 stated in docs/THEORY.md §8 (ε = 0: diagonal 0° (the ℓ1-type bias picks the sparse
  * direction), convolutional 45° (d = 2: the Fourier-sparse direction), at every depth; diagonal,
  * L = 2, p = 2, ε = 0.75: 16.8745° — 16.8744942979° to 10 digits, by a 40-digit golden-section search on
- * Γ(φ) = (min_i z_i·u_φ − ε)/(|cos φ| + |sin φ|)). Null where THEORY states no value.
+ * Γ(φ) = (min_i z_i·u_φ − ε)/(|cos φ| + |sin φ|)). Null where docs/THEORY.md states no value.
  */
 export function s2C3Answer(architecture: 'diagonal' | 'conv', depth: number, p: number, eps: number): number | null {
   if (eps === 0) return architecture === 'diagonal' ? 0 : 45;

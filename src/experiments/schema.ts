@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { TrainConfigSchema } from '../train/config.ts';
 import { InputError } from '../errors.ts';
+import { CLAIM_NAME, RESERVED_CLAIM_NAMES, isPaperClaim } from './claims.ts';
 
 /** Per-run numbers that expectations and tables read (see runner.ts for their definitions). */
 export const RUN_METRICS = [
@@ -164,14 +165,22 @@ const Variant = z.strictObject({
 
 export const ExperimentSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9-]+$/, { error: 'lower-case letters, digits and dashes' }),
-  claim: z.enum(['C1', 'C2', 'C3']),
+  /**
+   * The claim the experiment checks: the paper's `C1`, `C2`, `C3` (docs/THEORY.md §5) or a short name
+   * of your own (see `CLAIM_NAME`); only the paper's are reported as "reproduced".
+   */
+  claim: z
+    .string()
+    .regex(CLAIM_NAME, { error: 'a letter, then up to 31 letters, digits, ".", "_" or "-" (C1, C2, C3 are the paper\'s claims; any other name is your own)' })
+    .refine((c) => !RESERVED_CLAIM_NAMES.includes(c.toLowerCase()), { error: `reserved name (not allowed: ${RESERVED_CLAIM_NAMES.join(', ')})` })
+    .refine((c) => isPaperClaim(c) || !isPaperClaim(c.toUpperCase()), { error: 'the paper\'s claims are spelled C1, C2, C3' }),
   title: z.string().min(1),
   description: z.string().min(1),
   /** Base training config (validated as a `train --config`), minus the fields the runs vary. */
   base: trainSettings,
   grid: z.record(z.string(), z.array(paramValue).min(1)).optional(),
   runs: z.array(params).min(1).optional(),
-  /** `auto`: the reference the theory predicts for each run (THEORY §5); `none`. */
+  /** `auto`: the reference the theory predicts for each run (docs/THEORY.md §5); `none`. */
   reference: z.enum(['auto', 'none']).default('auto'),
   /**
    * After training, robust accuracy under a strong evaluation attack (PGD with random restarts; exact

@@ -1,6 +1,6 @@
 /**
  * Plain O(d²) unitary discrete Fourier transform, for tests and reference solvers (Fourier-space
- * norms of convolutional predictors, THEORY §4). Not a hot path: it allocates its result.
+ * norms of convolutional predictors, docs/THEORY.md §4). Not a hot path: it allocates its result.
  */
 
 /**

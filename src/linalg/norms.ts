@@ -1,5 +1,5 @@
 /**
- * ℓp norms, dual exponents and the steepest-ascent map s_p (THEORY §3).
+ * ℓp norms, dual exponents and the steepest-ascent map s_p (docs/THEORY.md §3).
  *
  * Vectors are `Float64Array`s read as `n` entries starting at `offset` (stride 1).
  * p is a number in [1, ∞]; `Infinity` stands for ∞.

@@ -1,5 +1,5 @@
 /**
- * Euclidean projections onto ℓp balls and uniform sampling from them (THEORY §3, PGD).
+ * Euclidean projections onto ℓp balls and uniform sampling from them (docs/THEORY.md §3, PGD).
  *
  * Every projection computes Π(v) = argmin_{‖w − c‖_p ≤ ε} ‖w − v‖₂, in place on `v` (n entries at
  * `vOffset`), for a centre `c` (n entries at `cOffset`; null means the origin) and a radius ε ≥ 0.

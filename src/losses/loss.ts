@@ -1,5 +1,5 @@
 /**
- * Exponential and logistic (cross-entropy) losses in the log domain (THEORY §1, §7).
+ * Exponential and logistic (cross-entropy) losses in the log domain (docs/THEORY.md §1, §7).
  *
  * Margins are handled as a common scale S = exp(logScale) times unit-scale margins m̂:
  * m = S·m̂, with S = ρ^L = ‖θ‖^L and m̂ the margins at θ̂ = θ/‖θ‖. The loss itself is never formed,
@@ -104,7 +104,7 @@ function groupLogSumExp(mhat: Float64Array, base: number, g: number, S: number):
 }
 
 /**
- * Smoothed margin γ̃ (THEORY §4) from log L and log‖θ‖^L:
+ * Smoothed margin γ̃ (docs/THEORY.md §4) from log L and log‖θ‖^L:
  * exponential γ̃ = log(1/L)/‖θ‖^L; logistic γ̃ = −log(expm1(L))/‖θ‖^L. Evaluated without forming L.
  */
 export function smoothedMargin(kind: LossKind, logL: number, logScale: number): number {

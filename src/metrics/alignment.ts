@@ -1,7 +1,7 @@
 import type { Model } from '../models/model.ts';
 import { Rng } from '../linalg/rng.ts';
 
-/** Layer alignment of a deep linear network (THEORY §4). */
+/** Layer alignment of a deep linear network (docs/THEORY.md §4). */
 export interface Alignment {
   /** σ₁(W_k)/‖W_k‖_F per layer k = 1..L (→ 1: rank one). */
   rank1: number[];

@@ -8,7 +8,7 @@ export function unitVector(beta: ArrayLike<number>, out: Float64Array): Float64A
 }
 
 /**
- * Direction error between β and a reference u (THEORY §4): 1 − cos computed as ‖β̂ − û‖²/2, free of
+ * Direction error between β and a reference u (docs/THEORY.md §4): 1 − cos computed as ‖β̂ − û‖²/2, free of
  * cancellation (resolves values down to ~1e−32), and the angle 2·asin(‖β̂ − û‖/2) in degrees, which
  * is accurate for tiny and for large angles alike.
  */

@@ -1,5 +1,5 @@
 /**
- * Approximate KKT residuals of adversarial-margin maximization (THEORY §4, claim C2):
+ * Approximate KKT residuals of adversarial-margin maximization (docs/THEORY.md §4, claim C2):
  *
  *   (P_adv)  minimize ½‖θ‖²  s.t.  q̃_i(θ) ≥ 1,  q̃_i(θ) = margin of example i at its perturbed input
  *            x_i + δ_i (δ held fixed, stop-gradient).
@@ -10,7 +10,7 @@
  * Reported: stationarity ‖θ̃ − Gλ*‖/‖θ̃‖ = ‖θ̂ − Gμ*‖ and complementarity Σ λ*_i (q̃_i(θ̃) − 1) =
  * Σ λ*_i (m̂_i/m̂_min − 1). Both → 0 along a KKT direction.
  *
- * One refinement of THEORY §4's plain NNLS (our reconstruction): when G has more columns than rank,
+ * One refinement of docs/THEORY.md §4's plain NNLS (our reconstruction): when G has more columns than rank,
  * the NNLS minimizers form a set, and plain NNLS may return multipliers on examples far from the
  * margin, making complementarity arbitrary even at an exact KKT point (at the exact ℓ2-SVM direction of
  * a 30-point set we saw it report 8.4). We therefore
@@ -41,7 +41,7 @@ export interface KktResult {
   examples: number;
   /** Examples with λ*_i > 0 (the support). */
   support: number;
-  /** min_{λ ≥ 0} ‖θ̃ − Gλ‖/‖θ̃‖, THEORY's plain NNLS residual (≤ stationarity). */
+  /** min_{λ ≥ 0} ‖θ̃ − Gλ‖/‖θ̃‖, docs/THEORY.md's plain NNLS residual (≤ stationarity). */
   nnlsStationarity: number;
 }
 

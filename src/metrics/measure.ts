@@ -15,7 +15,7 @@ import { architectureOfModel, predictorKkt, predictorTransform, type PredictorTr
 import { signedExamples } from '../solvers/svm-q.ts';
 
 /**
- * One history row (THEORY §4). Margins are normalized by ‖θ‖^L (θ over all layers), so they are
+ * One history row (docs/THEORY.md §4). Margins are normalized by ‖θ‖^L (θ over all layers), so they are
  * scale-free; log-losses are natural logs of the SUM loss. Fields that do not apply are absent.
  */
 export interface Measurement {
@@ -52,7 +52,7 @@ export interface Measurement {
   alignment?: Alignment;
   /** Final row only, linear-in-x models: the unit predictor β/‖β‖₂. */
   predictor?: number[];
-  /** KKT residuals of (P_adv) (THEORY §4), when asked for. */
+  /** KKT residuals of (P_adv) (docs/THEORY.md §4), when asked for. */
   kkt?: KktMeasurement;
   /**
    * Diagonal, diagonal-pm and conv models of depth ≥ 2 on binary data (claim C3): the predictor-space
@@ -75,7 +75,7 @@ export interface KktMeasurement {
   examples: number;
   /** How many of them carry λ*_i > 0. */
   support: number;
-  /** THEORY's plain NNLS residual min_{λ≥0} ‖θ̃ − Gλ‖/‖θ̃‖ (≤ stationarity; see metrics/kkt.ts). */
+  /** docs/THEORY.md's plain NNLS residual min_{λ≥0} ‖θ̃ − Gλ‖/‖θ̃‖ (≤ stationarity; see metrics/kkt.ts). */
   nnlsStationarity: number;
 }
 
@@ -199,7 +199,7 @@ export class Measurer {
       }
       unitVector(this.beta, this.betaUnit);
       if (this.attackConfig.kind !== 'none' && this.attackConfig.eps > 0) {
-        // Exact worst case (THEORY §3): y⟨β, x + δ*⟩ = z·β − ε‖β‖_q.
+        // Exact worst case (docs/THEORY.md §3): y⟨β, x + δ*⟩ = z·β − ε‖β‖_q.
         const penalty = this.attackConfig.eps * lpNorm(this.beta, dualExponent(this.attackConfig.p));
         let exactMin = Infinity;
         let exactRobust = 0;

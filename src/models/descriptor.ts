@@ -40,7 +40,7 @@ export interface ModelSpec {
 /** Interpolation-norm architectures of claim C3. */
 export type C3Architecture = 'diagonal' | 'conv';
 
-/** The reference problem the theory predicts for a model's limit direction (THEORY §5). */
+/** The reference problem the theory predicts for a model's limit direction (docs/THEORY.md §5). */
 export type ReferenceProblem = 'adversarial-svm' | 'interpolation-norm';
 
 /** What the rest of advbias needs to know about a model kind, beyond its `Model` object. */
@@ -57,7 +57,7 @@ export interface ModelTraits {
    */
   referenceProblem(depth: number): ReferenceProblem | null;
   /**
-   * c_L in sup_θ γ̄(θ) = c_L · sup_β Γ(β) (THEORY §4) at depth L: L^{−L/2} for product forms
+   * c_L in sup_θ γ̄(θ) = c_L · sup_β Γ(β) (docs/THEORY.md §4) at depth L: L^{−L/2} for product forms
    * (AM–GM over the L factors), 1 for the linear model and the ± diagonal form; null without a predictor.
    */
   marginConstant(depth: number): number | null;

@@ -19,7 +19,7 @@ export interface DiagonalOptions {
  * ∂f/∂u_l[j] = x_j Π_{k≠l} u_k[j], formed from prefix and suffix products (no division, so zero
  * entries are handled exactly).
  * Initialization: every entry ~ N(0, scale²). θ = 0 is a saddle for L ≥ 2 (all gradients vanish),
- * so never initialize at zero; a large scale keeps training in the kernel regime (THEORY §7).
+ * so never initialize at zero; a large scale keeps training in the kernel regime (docs/THEORY.md §7).
  *
  * Workspace: `beta` (β from the last forward), `suffix` (L+1 scratch products).
  */

@@ -18,7 +18,7 @@ import { reluCnnDescriptor } from './relu-cnn.ts';
 
 export type { ModelSpec, ModelDescriptor, ModelTraits, C3Architecture, ReferenceProblem } from './descriptor.ts';
 
-/** Every model kind, in the order they are documented (THEORY §2). */
+/** Every model kind, in the order they are documented (docs/THEORY.md §2). */
 export const MODELS = new DescriptorFamily<ModelDescriptor>('model', [
   linearDescriptor,
   deepLinearDescriptor,

@@ -10,6 +10,7 @@ import { parseExperiment, type ExperimentConfig } from '../experiments/schema.ts
 import type { ExperimentResult, ExpectationRow } from '../experiments/runner.ts';
 import { experimentFigures } from '../experiments/figures.ts';
 import { writeFigure } from './render.ts';
+import { verdict } from '../experiments/claims.ts';
 
 /** The folder of the experiment configs shipped with advbias. */
 export const EXPERIMENTS_DIR = fileURLToPath(new URL('../../experiments/', import.meta.url));
@@ -108,7 +109,7 @@ export function writeSummary(
   results: { exp: ExperimentConfig; result: ExperimentResult; provenance?: RunProvenance[] }[],
   dir: string,
   quick: boolean,
-  meta: { codeVersion?: string; seconds?: number; store?: string } = {},
+  meta: { codeVersion?: string; seconds?: number; store?: string; verdict?: string } = {},
 ): void {
   mkdirSync(dir, { recursive: true });
   const lines = [
@@ -121,16 +122,21 @@ export function writeSummary(
     const passed = result.table.filter((r) => r.pass).length;
     lines.push(`| ${exp.claim} | [${exp.id}](${exp.id}/table.md): ${exp.title} | ${passed}/${result.table.length} | ${result.runs.length} | ${result.seconds.toFixed(1)} | ${result.pass ? 'pass' : '**FAIL**'} |`);
   }
-  writeFileSync(join(dir, 'summary.md'), lines.join('\n') + '\n');
   const claims = [...new Set(results.map((r) => r.exp.claim))].map((claim) => {
     const rs = results.filter((r) => r.exp.claim === claim);
     const rows = rs.flatMap((r) => r.result.table);
     return { claim, pass: rs.every((r) => r.result.pass), experiments: rs.map((r) => r.exp.id), expectations: rows.length, passed: rows.filter((r) => r.pass).length };
   });
+  const pass = results.every((r) => r.result.pass);
+  // "All claims reproduced" only for the paper's claims C1–C3 (experiments/claims.ts).
+  const outcome = meta.verdict ?? verdict(claims, { pass });
+  lines.push('', `${outcome}.`);
+  writeFileSync(join(dir, 'summary.md'), lines.join('\n') + '\n');
   const summary = {
     quick,
-    pass: results.every((r) => r.result.pass),
+    pass,
     ...meta,
+    verdict: outcome,
     claims,
     experiments: results.map(({ exp, result, provenance }) => ({
       id: exp.id,

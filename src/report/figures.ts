@@ -24,6 +24,54 @@ const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 /** Data columns the builders use themselves. */
 const SERIES_FIELD = 'series';
 const LABEL_FIELD = 'label';
+const COLOR_FIELD = 'color';
+const DASH_FIELD = 'dash';
+const RESERVED_FIELDS = [SERIES_FIELD, LABEL_FIELD, COLOR_FIELD, DASH_FIELD];
+
+/** vega-lite's tableau10 colours, in order (colour groups without a fixed colour take these). */
+export const TABLEAU10 = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'] as const;
+/** Dash patterns in order: solid, dashed, dotted, dash-dot, long dash. */
+export const DASH_PATTERNS: readonly (readonly number[])[] = [[1, 0], [7, 3], [2, 2], [8, 3, 2, 3], [12, 4]];
+
+/**
+ * vega measures text without a canvas as 0.8 em per UTF-16 unit (vega-scenegraph's estimate), about
+ * 4/3 of DejaVu Sans's real width; titles are wrapped to lines that this estimate fits.
+ */
+const ESTIMATED_EM_PER_CHAR = 0.8;
+const TITLE_FONT_SIZE = 15;
+const SUBTITLE_FONT_SIZE = 11;
+const LEGEND_LABEL_FONT_SIZE = 10;
+/** Legend labels longer than this many characters are wrapped (vega's default label limit is 160 px). */
+const LEGEND_LABEL_CHARS = 26;
+
+/**
+ * Greedy word wrap of `text` into lines of at most `maxChars` UTF-16 units (vega's unit of text
+ * width); a single word longer than that is split. Never drops or cuts characters.
+ */
+export function wrapText(text: string, maxChars: number): string[] {
+  const limit = Math.max(1, Math.floor(maxChars));
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    let rest = word;
+    while (rest.length > limit) {
+      if (line !== '') {
+        lines.push(line);
+        line = '';
+      }
+      lines.push(rest.slice(0, limit));
+      rest = rest.slice(limit);
+    }
+    if (line === '') line = rest;
+    else if (line.length + 1 + rest.length <= limit) line = `${line} ${rest}`;
+    else {
+      lines.push(line);
+      line = rest;
+    }
+  }
+  if (line !== '' || lines.length === 0) lines.push(line);
+  return lines;
+}
 
 /** One axis of a figure. */
 export interface AxisOptions {
@@ -46,10 +94,28 @@ export interface FigurePoint {
   readonly y: number | null;
 }
 
-/** A named series of points; the name is its legend entry and picks its colour. */
+/**
+ * A named series of points. Without `color` and `dash` the name is its legend entry and picks its
+ * colour. With them, the curve's colour follows `color` and its dash pattern follows `dash` (two
+ * legends, e.g. colour by p and dash by depth L), and the name only tells the curves apart.
+ */
 export interface FigureSeries {
   readonly name: string;
   readonly points: readonly FigurePoint[];
+  /** Colour group (legend entry of the colour legend), e.g. `'p = ∞'`. Default: the name. */
+  readonly color?: string;
+  /** Dash group (legend entry of the dash legend), e.g. `'L = 3'`. Default: none (solid). */
+  readonly dash?: string;
+}
+
+/**
+ * A power-law guide on log–log axes: a dashed grey line y ∝ x^slope over up to two decades of the
+ * data's x range, ending at the data's last x, at the geometric mean of the curves' last values (so it
+ * sits among the curves' ends), e.g. `{ slope: -1, label: '∝ 1/t' }` for a 1/t rate.
+ */
+export interface GuideLine {
+  readonly slope: number;
+  readonly label: string;
 }
 
 /** A horizontal dashed rule at `y`, labelled at its right end (e.g. a predicted limit). */
@@ -72,8 +138,14 @@ export interface FigureBaseOptions {
   readonly width?: number;
   /** Height of the whole figure in CSS pixels. Default {@link DEFAULT_HEIGHT}. */
   readonly height?: number;
-  /** Legend title. Default: none. */
+  /** Legend title (the colour legend's). Default: none. */
   readonly legendTitle?: string;
+  /** Title of the dash legend, when series have `dash` groups. Default: none. */
+  readonly dashTitle?: string;
+  /** Fixed colours of some colour groups (CSS colours), e.g. one per p in every figure. Default: tableau10 in order. */
+  readonly colors?: Readonly<Record<string, string>>;
+  /** Fixed dash patterns of some dash groups (vega strokeDash arrays). Default: {@link DASH_PATTERNS} in order. */
+  readonly dashes?: Readonly<Record<string, readonly number[]>>;
 }
 
 /** Options of {@link lineFigure}. */
@@ -82,6 +154,8 @@ export interface LineFigureOptions extends FigureBaseOptions {
   readonly series: readonly FigureSeries[];
   /** Also mark every point on the curves. Default `false`. */
   readonly showPoints?: boolean;
+  /** Power-law guide lines (log x and log y axes only; ignored otherwise, with a note). Default `[]`. */
+  readonly guides?: readonly GuideLine[];
 }
 
 /** One curve of an ε-path: what training reached and what the solver predicts, in one colour. */
@@ -113,9 +187,9 @@ interface Axis {
 
 function resolveAxis(axis: AxisOptions, defaultField: string, name: 'x' | 'y'): Axis {
   const field = axis.field ?? defaultField;
-  if (!FIELD_NAME.test(field) || field === SERIES_FIELD || field === LABEL_FIELD) {
+  if (!FIELD_NAME.test(field) || RESERVED_FIELDS.includes(field)) {
     throw new InputError(
-      `${name}.field: '${field}' is not allowed (letters, digits and _, starting with a letter; not '${SERIES_FIELD}' or '${LABEL_FIELD}')`,
+      `${name}.field: '${field}' is not allowed (letters, digits and _, starting with a letter; not ${RESERVED_FIELDS.map((f) => `'${f}'`).join(', ')})`,
       `${name}.field`,
     );
   }
@@ -173,6 +247,7 @@ function rows(
   x: Axis,
   y: Axis,
   notes: string[],
+  extra: Row = {},
 ): Row[] {
   const out: Row[] = [];
   const dropped = { missing: 0, xNonPositive: 0, yNonPositive: 0 };
@@ -182,7 +257,7 @@ function rows(
     if (rx === 'missing' || ry === 'missing') dropped.missing++;
     else if (rx === 'non-positive') dropped.xNonPositive++;
     else if (ry === 'non-positive') dropped.yNonPositive++;
-    else out.push({ [SERIES_FIELD]: series, [x.field]: point.x as number, [y.field]: point.y as number });
+    else out.push({ [SERIES_FIELD]: series, ...extra, [x.field]: point.x as number, [y.field]: point.y as number });
   }
   const of = `of ${points.length} points`;
   if (dropped.missing > 0) notes.push(`${what}: dropped ${dropped.missing} ${of} with a missing or non-finite coordinate`);
@@ -267,27 +342,103 @@ function extentOf(field: string, groups: readonly (readonly Row[])[], extra: rea
   return min <= max ? [min, max] : undefined;
 }
 
+/** Colour and dash groups of the series (only when some series names one: see {@link FigureSeries}). */
+interface Groups {
+  readonly colorDomain: string[];
+  readonly colorRange: string[];
+  /** Empty when no series has a dash group. */
+  readonly dashDomain: string[];
+  readonly dashRange: number[][];
+}
+
 interface Layout {
   readonly x: Axis;
   readonly y: Axis;
   readonly names: readonly string[];
+  readonly groups: Groups | null;
   readonly legendTitle: string | undefined;
+  readonly dashTitle: string | undefined;
   /** What is drawn, for the log-axis ticks. */
   readonly xExtent: [number, number] | undefined;
   readonly yExtent: [number, number] | undefined;
 }
 
-/** Encodings shared by every data layer: x, y and the series colour (one domain, fixed order). */
-function xyColorEncoding({ x, y, names, legendTitle, xExtent, yExtent }: Layout) {
-  return {
+/**
+ * Legend of a nominal channel: labels longer than {@link LEGEND_LABEL_CHARS} are wrapped onto several
+ * lines through a lookup in `labelExpr`, and the label limit fits a full line, so no label is cut.
+ */
+function legendSpec(title: string | undefined, domain: readonly string[]) {
+  const long = domain.filter((name) => name.length > LEGEND_LABEL_CHARS);
+  // The limit is what vega's estimate gives a full wrapped line (a limit of 0 would make vega size the legend for empty labels).
+  const labelLimit = Math.ceil(LEGEND_LABEL_CHARS * ESTIMATED_EM_PER_CHAR * LEGEND_LABEL_FONT_SIZE) + 1;
+  const legend: Record<string, unknown> = { title: title ?? null, labelLimit, labelFontSize: LEGEND_LABEL_FONT_SIZE };
+  if (long.length > 0) {
+    let expr = 'datum.label';
+    for (const name of long) expr = `datum.label === ${JSON.stringify(name)} ? ${JSON.stringify(wrapText(name, LEGEND_LABEL_CHARS))} : ${expr}`;
+    legend.labelExpr = expr;
+  }
+  return legend;
+}
+
+/** The colour and dash groups of the series, or null when no series names one. */
+function seriesGroups(options: FigureBaseOptions, series: readonly FigureSeries[]): Groups | null {
+  if (!series.some((s) => s.color !== undefined || s.dash !== undefined)) return null;
+  const colorDomain = [...new Set(series.map((s) => s.color ?? s.name))];
+  const fixed = new Set(Object.values(options.colors ?? {}));
+  const free = TABLEAU10.filter((c) => !fixed.has(c));
+  let next = 0;
+  const colorRange = colorDomain.map((g) => options.colors?.[g] ?? free[next++ % free.length]);
+  const dashDomain = series.some((s) => s.dash !== undefined) ? [...new Set(series.map((s) => s.dash ?? ''))] : [];
+  next = 0;
+  const dashRange = dashDomain.map((g) => [...(options.dashes?.[g] ?? DASH_PATTERNS[next++ % DASH_PATTERNS.length])]);
+  return { colorDomain, colorRange, dashDomain, dashRange };
+}
+
+/** The extra columns of a series' rows in grouped mode. */
+function groupColumns(s: FigureSeries, groups: Groups | null): Row {
+  if (groups === null) return {};
+  return groups.dashDomain.length > 0 ? { [COLOR_FIELD]: s.color ?? s.name, [DASH_FIELD]: s.dash ?? '' } : { [COLOR_FIELD]: s.color ?? s.name };
+}
+
+/**
+ * Encodings shared by every data layer: x, y and the series colour (one domain, fixed order); in
+ * grouped mode colour by the colour group, dash by the dash group, one line per series (`detail`).
+ */
+function xyColorEncoding({ x, y, names, groups, legendTitle, dashTitle, xExtent, yExtent }: Layout) {
+  const xy = {
     x: { field: x.field, type: 'quantitative' as const, scale: scaleSpec(x, xExtent), axis: axisSpec(x, xExtent) },
     y: { field: y.field, type: 'quantitative' as const, scale: scaleSpec(y, yExtent), axis: axisSpec(y, yExtent) },
+  };
+  if (groups === null) {
+    return {
+      ...xy,
+      color: {
+        field: SERIES_FIELD,
+        type: 'nominal' as const,
+        scale: { domain: [...names], scheme: 'tableau10' },
+        legend: legendSpec(legendTitle, names),
+      },
+    };
+  }
+  return {
+    ...xy,
     color: {
-      field: SERIES_FIELD,
+      field: COLOR_FIELD,
       type: 'nominal' as const,
-      scale: { domain: [...names], scheme: 'tableau10' },
-      legend: { title: legendTitle ?? null },
+      scale: { domain: groups.colorDomain, range: groups.colorRange },
+      legend: legendSpec(legendTitle, groups.colorDomain),
     },
+    ...(groups.dashDomain.length > 0
+      ? {
+          strokeDash: {
+            field: DASH_FIELD,
+            type: 'nominal' as const,
+            scale: { domain: groups.dashDomain, range: groups.dashRange },
+            legend: legendSpec(dashTitle, groups.dashDomain),
+          },
+        }
+      : {}),
+    detail: { field: SERIES_FIELD, type: 'nominal' as const },
   };
 }
 
@@ -320,20 +471,22 @@ function referenceLayers(kept: Row[], y: Axis): LayerSpec[] {
 }
 
 /** Resolves the axes and checks names; the data layers' rows come back through `layout`. */
-function prepare(options: FigureBaseOptions & { readonly series: readonly { readonly name: string }[] }) {
+function prepare(options: FigureBaseOptions & { readonly series: readonly { readonly name: string }[] }, groups: Groups | null = null) {
   const x = resolveAxis(options.x, 'x', 'x');
   const y = resolveAxis(options.y, 'y', 'y');
   const names = options.series.map((s) => s.name);
   checkNames(names);
   const notes: string[] = [];
   const references = referenceRows(options.referenceLines ?? [], y, notes);
-  const layout = (groups: readonly (readonly Row[])[]): Layout => ({
+  const layout = (data: readonly (readonly Row[])[]): Layout => ({
     x,
     y,
     names,
+    groups,
     legendTitle: options.legendTitle,
-    xExtent: extentOf(x.field, groups),
-    yExtent: extentOf(y.field, [...groups, references]),
+    dashTitle: options.dashTitle,
+    xExtent: extentOf(x.field, data),
+    yExtent: extentOf(y.field, [...data, references]),
   });
   // Marks are clipped only to a fixed domain: otherwise points at the data's edge would be cut in half.
   const clip = x.domain !== undefined || y.domain !== undefined;
@@ -343,9 +496,15 @@ function prepare(options: FigureBaseOptions & { readonly series: readonly { read
 function topLevel(options: FigureBaseOptions, subtitle: string | undefined, layer: LayerSpec[]): FigureSpec {
   const width = checkSize(options.width, DEFAULT_WIDTH, 'width');
   const height = checkSize(options.height, DEFAULT_HEIGHT, 'height');
+  const limit = Math.round(((width - 24) * 4) / 3);
+  // Long titles are wrapped onto several lines that vega's width estimate fits in `limit`, so that the
+  // limit (kept as a guard against narrowing the plot) never cuts them.
+  const text = wrapText(options.title, limit / (ESTIMATED_EM_PER_CHAR * TITLE_FONT_SIZE));
+  const sub = subtitle === undefined ? undefined : wrapText(subtitle, limit / (ESTIMATED_EM_PER_CHAR * SUBTITLE_FONT_SIZE));
+  const one = (lines: string[]) => (lines.length === 1 ? lines[0] : lines);
   return {
     $schema: VEGA_LITE_SCHEMA,
-    title: subtitle === undefined ? { text: options.title } : { text: options.title, subtitle },
+    title: sub === undefined ? { text: one(text) } : { text: one(text), subtitle: one(sub) },
     width,
     height,
     // `fit` + `padding`: width and height are the size of the whole picture, so a PNG is exactly
@@ -353,12 +512,12 @@ function topLevel(options: FigureBaseOptions, subtitle: string | undefined, laye
     autosize: { type: 'fit', contains: 'padding' },
     padding: 8,
     background: 'white',
-    // A title far wider than the figure is cut with an ellipsis (`limit`) rather than shrinking the
-    // plot (with `fit`, vega makes room for the whole title by narrowing the plot area). Without a
-    // canvas, vega estimates text as 0.8 em per character, about 4/3 of DejaVu Sans's real width, hence
-    // the 4/3. Legend labels are cut at 200 px for the same reason. (A legend below the plot made `fit`
-    // push the title out of the picture.)
-    config: { font: 'sans-serif', title: { fontSize: 15, subtitleFontSize: 11, anchor: 'start', limit: Math.round(((width - 24) * 4) / 3) }, legend: { labelLimit: 200 } },
+    // With `fit`, vega makes room for a title wider than the figure by narrowing the plot area, so
+    // titles are wrapped (above) to lines within `limit`. Without a canvas, vega estimates text as
+    // 0.8 em per character, about 4/3 of DejaVu Sans's real width, hence the 4/3. Legend labels are
+    // wrapped, never cut (see legendSpec). (A legend below the plot made `fit` push the title out of
+    // the picture.)
+    config: { font: 'sans-serif', title: { fontSize: TITLE_FONT_SIZE, subtitleFontSize: SUBTITLE_FONT_SIZE, anchor: 'start', limit } },
     layer,
   };
 }
@@ -372,17 +531,77 @@ function topLevel(options: FigureBaseOptions, subtitle: string | undefined, laye
  * duplicate series names) throw an {@link InputError} naming the option.
  */
 export function lineFigure(options: LineFigureOptions): FigureResult {
-  const { x, y, notes, references, layout, clip } = prepare(options);
-  const values = options.series.flatMap((s) => rows(`series '${s.name}'`, s.name, s.points, x, y, notes));
+  const groups = seriesGroups(options, options.series);
+  const { x, y, notes, references, layout, clip } = prepare(options, groups);
+  const values = options.series.flatMap((s) => rows(`series '${s.name}'`, s.name, s.points, x, y, notes, groupColumns(s, groups)));
+  const guides = guideRows(options.guides ?? [], options.series, x, y, values, notes);
   const layer: LayerSpec[] = [
     {
       data: { values },
       mark: { type: 'line', strokeWidth: 1.75, clip, point: options.showPoints ?? false },
-      encoding: xyColorEncoding(layout([values])),
+      encoding: xyColorEncoding(layout([values, ...guides])),
     },
+    ...guideLayers(guides, x, y, clip),
     ...referenceLayers(references, y),
   ];
   return { spec: topLevel(options, options.subtitle, layer), notes };
+}
+
+/** Decades of x a guide line spans at most (fewer when the data span fewer). */
+const GUIDE_DECADES = 2;
+
+/**
+ * The two end points of each guide line (see {@link GuideLine}), as rows; none unless both axes are
+ * logarithmic. Reads only the drawn rows: the guide ends at the largest x drawn, at the geometric mean
+ * of the series' last drawn values, and starts up to {@link GUIDE_DECADES} decades earlier.
+ */
+function guideRows(guides: readonly GuideLine[], series: readonly FigureSeries[], x: Axis, y: Axis, values: readonly Row[], notes: string[]): Row[][] {
+  if (guides.length === 0) return [];
+  if (x.scale !== 'log' || y.scale !== 'log') {
+    notes.push(`guide lines ${guides.map((g) => `'${g.label}'`).join(', ')}: dropped (they need log x and log y axes)`);
+    return [];
+  }
+  const lastY: number[] = [];
+  let xMin = Infinity;
+  let xMax = -Infinity;
+  for (const s of series) {
+    const mine = values.filter((r) => r[SERIES_FIELD] === s.name);
+    if (mine.length === 0) continue;
+    let last = mine[0];
+    for (const r of mine) {
+      const xv = r[x.field] as number;
+      xMin = Math.min(xMin, xv);
+      xMax = Math.max(xMax, xv);
+      if (xv >= (last[x.field] as number)) last = r;
+    }
+    lastY.push(last[y.field] as number);
+  }
+  if (lastY.length === 0 || !(xMax > xMin)) return [];
+  const yEnd = Math.exp(lastY.reduce((a, v) => a + Math.log(v), 0) / lastY.length);
+  const xStart = Math.max(xMin, xMax / 10 ** GUIDE_DECADES);
+  return guides.map((g) => [
+    { [x.field]: xStart, [y.field]: yEnd * (xStart / xMax) ** g.slope, [LABEL_FIELD]: g.label },
+    { [x.field]: xMax, [y.field]: yEnd, [LABEL_FIELD]: g.label },
+  ]);
+}
+
+/** A dashed grey line per guide, labelled at its start. */
+function guideLayers(guides: readonly Row[][], x: Axis, y: Axis, clip: boolean): LayerSpec[] {
+  if (guides.length === 0) return [];
+  const values = guides.flat();
+  const encoding = { x: { field: x.field, type: 'quantitative' as const }, y: { field: y.field, type: 'quantitative' as const } };
+  return [
+    {
+      data: { values },
+      mark: { type: 'line', strokeDash: [5, 4], color: '#888', strokeWidth: 1.25, clip },
+      encoding: { ...encoding, detail: { field: LABEL_FIELD, type: 'nominal' as const } },
+    },
+    {
+      data: { values: guides.map((g) => g[0]) },
+      mark: { type: 'text', align: 'left', baseline: 'bottom', dx: 4, dy: -2, color: '#666', fontSize: 11 },
+      encoding: { ...encoding, text: { field: LABEL_FIELD, type: 'nominal' as const } },
+    },
+  ];
 }
 
 /** Default subtitle of {@link pathFigure}: says which marks are which, since colour is the series. */

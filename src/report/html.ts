@@ -6,6 +6,7 @@
  * The same input always gives the same output: every id is derived from experiment and figure ids.
  */
 import { InputError } from '../errors.ts';
+import { verdict } from '../experiments/claims.ts';
 
 /** One expectation row of an experiment. */
 export interface HtmlExpectationRow {
@@ -73,6 +74,11 @@ export interface HtmlReportInput {
   seconds: number;
   claims: HtmlClaimSummary[];
   experiments: HtmlExperiment[];
+  /**
+   * The verdict line, e.g. "All claims reproduced" (only when the claims are the paper's C1–C3) or
+   * "All expectations met (claims: MY-CLAIM)". Default: from `pass` and `claims` (experiments/claims.ts).
+   */
+  verdict?: string;
 }
 
 /** Escapes text for HTML element content and (double- or single-quoted) attribute values. */
@@ -329,7 +335,7 @@ export function reportHtml(input: HtmlReportInput): string {
     '<main>',
     `<header class="report ${input.pass ? 'pass' : 'fail'}" id="top">`,
     `<h1>${e(input.title)}</h1>`,
-    `<p class="overall">Overall: ${badge(input.pass)}${input.quick ? ' <span class="badge quick">quick</span>' : ''}</p>`,
+    `<p class="overall">Overall: ${badge(input.pass)}${input.quick ? ' <span class="badge quick">quick</span>' : ''} ${e(input.verdict ?? verdict(input.claims, { pass: input.pass }))}</p>`,
     `<p class="meta"><span>code version <code>${e(input.codeVersion)}</code></span>` +
       `<span>generated ${e(input.generated)}</span><span>total ${e(formatSeconds(input.seconds))}</span>` +
       `<span>${input.experiments.length} experiment${input.experiments.length === 1 ? '' : 's'}</span></p>`,

@@ -1,5 +1,5 @@
 /**
- * The deep-linear reference of adversarial training (THEORY §5, C1):
+ * The deep-linear reference of adversarial training (docs/THEORY.md §5, C1):
  *
  *   (B) min ‖β‖₂  s.t.  z_i·β − ε‖β‖_q ≥ 1   (q the dual of p, 0 ≤ ε < γ_q*),
  *
@@ -353,7 +353,7 @@ async function solveB(Z: Float64Array, n: number, d: number, q: number, eps: num
 }
 
 /**
- * The adversarial SVM (B) of THEORY §5 (C1), for any p ∈ [1, ∞] and 0 ≤ ε < γ_q*:
+ * The adversarial SVM (B) of docs/THEORY.md §5 (C1), for any p ∈ [1, ∞] and 0 ≤ ε < γ_q*:
  *
  *   (B) min ‖β‖₂  s.t.  z_i·β − ε‖β‖_q ≥ 1,   1/p + 1/q = 1,
  *
@@ -487,7 +487,7 @@ export async function interpolationSvmDirect(data: Dataset, p: number, mu: numbe
 }
 
 /**
- * The interpolation-norm SVM (D) of THEORY §5 (C1) equivalent to (B):
+ * The interpolation-norm SVM (D) of docs/THEORY.md §5 (C1) equivalent to (B):
  *
  *   (D) argmin ‖β‖₂ + μ‖β‖_q  s.t.  z_i·β ≥ 1,   μ = ε Σ λ_i (λ of (B) as min ‖β‖₂) = ε‖β_B‖₂,
  *   β_D = β_B/(1 + ε‖β_B‖_q).

@@ -1,5 +1,5 @@
 /**
- * The reference solvers (THEORY §5): one dispatcher over the problems of `advbias solve`, the
+ * The reference solvers (docs/THEORY.md §5): one dispatcher over the problems of `advbias solve`, the
  * reference that the theory predicts for a trained model, and every solver re-exported.
  */
 import { InputError } from '../errors.ts';
@@ -63,7 +63,7 @@ function normExponent(field: 'p' | 'q', v: unknown): number {
 }
 
 /**
- * Solve one reference problem (THEORY §5) on binary data (z_i = y_i x_i):
+ * Solve one reference problem (docs/THEORY.md §5) on binary data (z_i = y_i x_i):
  *  - 'svm' (options q, default 2): min ‖β‖_q s.t. z_i·β ≥ 1 — q = 2 by svmL2 (QP), q ∈ {1, ∞} by
  *    svmLinf1 (LP), any other q > 1 by svmQ (power cones); margin γ_q = 1/‖β‖_q;
  *  - 'threshold' (p, default ∞): γ_q* = max_{‖β‖_q ≤ 1} min_i z_i·β, q = dual(p) (robustThreshold);
@@ -136,7 +136,7 @@ export interface ReferenceAttack {
 
 /**
  * The reference solution the theory predicts for the limit direction of (adversarial) training
- * (THEORY §5), or null where none is implemented:
+ * (docs/THEORY.md §5), or null where none is implemented:
  *  - linear and deep-linear models (C1): (B) with the attack's p and ε — on linear-in-x models the
  *    exact worst case, FGSM, FGM and PGD (Kα ≥ ε) all give δ_i* = −εy_i s_p(β), so the attack kind
  *    only fixes p (FGSM: ∞); clean training (attack 'none' or ε = 0) gives the ℓ2-SVM (svmL2);

@@ -1,5 +1,5 @@
 /**
- * The predictor-space reference of claim C3 (THEORY §4–5): for diagonal and linear convolutional
+ * The predictor-space reference of claim C3 (docs/THEORY.md §4–5): for diagonal and linear convolutional
  * networks of depth L, adversarial training converges in direction to a KKT point of
  *
  *   (C3)  min N(β)  s.t.  g_i(β) := z_i·β − ε‖β‖_q ≥ 1,
@@ -139,7 +139,7 @@ function minConstraint(Z: Float64Array, n: number, d: number, q: number, eps: nu
 }
 
 /**
- * The generalized margin of C3 (THEORY §4): Γ(β) = (min_i z_i·β − ε‖β‖_q)/N(β). Scale-free; the
+ * The generalized margin of C3 (docs/THEORY.md §4): Γ(β) = (min_i z_i·β − ε‖β‖_q)/N(β). Scale-free; the
  * solution of (C3) maximizes it, with max Γ = 1/N(β*).
  */
 export function c3Margin(data: Dataset, architecture: InterpolationArchitecture, depth: number, p: number, eps: number, beta: ArrayLike<number>): number {
@@ -193,7 +193,7 @@ const KINK_TOLERANCES = [0, 1e-10, 1e-8, 1e-6, 1e-4, 1e-3, 3e-3, 1e-2] as const;
  * ∇_cΦ = T Σ_i λ_i v_i with v_i ∈ ∂g_i(β̃) = z_i − ε∂‖β̃‖_q and λ ≥ 0. For r < 1, ∇_cΦ is unbounded as
  * c_k → 0 and the condition is void at c_k = 0, so each coordinate is weighted by
  * W_k = |c_k|^{1−r/2}: the residual ‖W(∇_cΦ − TGλ)‖/‖W∇_cΦ‖ is then exactly the parameter-space
- * residual ‖θ̃ − Σλ_i∇_θ q̃_i‖/‖θ̃‖ of THEORY §4 at the balanced factorization (diagonal: the
+ * residual ‖θ̃ − Σλ_i∇_θ q̃_i‖/‖θ̃‖ of docs/THEORY.md §4 at the balanced factorization (diagonal: the
  * factors |β_j|^{1/L}; conv: the same in Fourier coordinates), finite for every β and → 0 along
  * training that converges to a KKT direction, whichever KKT point it is. Our reconstruction (the
  * paper's exact residual was not available to us).

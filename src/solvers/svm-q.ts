@@ -1,5 +1,5 @@
 /**
- * The ℓq-SVM for any 1 < q < ∞ (THEORY §5, the robust threshold γ_q* for p ∉ {1, 2, ∞}), and the
+ * The ℓq-SVM for any 1 < q < ∞ (docs/THEORY.md §5, the robust threshold γ_q* for p ∉ {1, 2, ∞}), and the
  * conic toolkit shared with `adversarial.ts`:
  *  - a cached loader of SCS (the Splitting Conic Solver compiled to WebAssembly, npm `scs-solver`),
  *  - a builder of conic programs "affine expression ∈ cone" in SCS's standard form,
@@ -331,7 +331,7 @@ export function addNormEpigraph(program: ConeProgram, q: number, d: number, beta
 export type SignedExamples = { ok: true; Z: Float64Array; n: number; d: number } | { ok: false; message: string };
 
 /**
- * z_i = y_i x_i for a binary data set (THEORY §1). Throws InputError for K-class data (the
+ * z_i = y_i x_i for a binary data set (docs/THEORY.md §1). Throws InputError for K-class data (the
  * references are binary problems); returns `ok: false` for inputs that cannot define a max-margin
  * problem: no examples, a zero example z_i = 0 (no β has z_i·β ≥ 1), or non-finite entries.
  */
@@ -646,7 +646,7 @@ function polishSvmQ(Z: Float64Array, n: number, d: number, q: number, beta0: Flo
 }
 
 /**
- * The ℓq-SVM (THEORY §5), 1 < q < ∞:
+ * The ℓq-SVM (docs/THEORY.md §5), 1 < q < ∞:
  *
  *   min ‖β‖_q  s.t.  z_i·β ≥ 1 (i = 1..n),  z_i = y_i x_i,
  *

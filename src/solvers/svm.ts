@@ -1,5 +1,5 @@
 /**
- * Hard-margin SVMs through the origin (no bias) on binary data, z_i = y_i x_i (THEORY §5):
+ * Hard-margin SVMs through the origin (no bias) on binary data, z_i = y_i x_i (docs/THEORY.md §5):
  *
  *   ℓq-SVM:  min ‖β‖_q  s.t.  z_i·β ≥ 1 (i = 1..n),   margin γ_q = 1/‖β*‖_q = max_{‖β‖_q ≤ 1} min_i z_i·β.
  *

@@ -1,5 +1,5 @@
 /**
- * The robust-separability threshold γ_q* (THEORY §5): adversarial examples of a linear-in-x model under
+ * The robust-separability threshold γ_q* (docs/THEORY.md §5): adversarial examples of a linear-in-x model under
  * ℓp perturbations of size ε are separable iff ε < γ_q*, q the dual exponent of p.
  */
 import type { Dataset } from '../data/dataset.ts';

@@ -1,5 +1,5 @@
 /**
- * Common result type of the reference solvers (THEORY §4–5). Every solver returns the unit direction
+ * Common result type of the reference solvers (docs/THEORY.md §4–5). Every solver returns the unit direction
  * (ℓ2), a margin, the multipliers, KKT residuals and a status; infeasible or degenerate inputs get a
  * status and a message, never a wrong answer.
  */
@@ -50,7 +50,7 @@ export interface SolverResult {
   kkt: KktResiduals;
   /** Which numerical solver produced it: "quadprog", "highs", "glpk", "scs", "dual-pg", … */
   solver: string;
-  /** interpolation: μ = ε Σ λ_i of (B) (THEORY §5). */
+  /** interpolation: μ = ε Σ λ_i of (B) (docs/THEORY.md §5). */
   mu?: number;
   /** The norm parameters of the problem. q for svm; p (and its dual q) and ε otherwise. */
   q?: number;

@@ -1,5 +1,5 @@
 /**
- * Which steps enter the history. Experiments are read against log t (THEORY §7), so the default is
+ * Which steps enter the history. Experiments are read against log t (docs/THEORY.md §7), so the default is
  * log-spaced: step 0, then round(10^{k/perDecade}) without repeats, and always the last step.
  */
 export type RecordSpec = { kind: 'log'; perDecade: number } | { kind: 'every'; interval: number };

@@ -1,5 +1,5 @@
 /**
- * The reference solution the theory predicts for a training run (THEORY §5), and the separability
+ * The reference solution the theory predicts for a training run (docs/THEORY.md §5), and the separability
  * check that must come before training a linear-in-x model adversarially.
  */
 import type { TrainConfig } from './config.ts';
@@ -67,7 +67,7 @@ export async function checkAdversarialSeparability(c: TrainConfig, data: Dataset
   if (th.status !== 'optimal') throw new InputError(`cannot compute the robust threshold γ_q* of "${data.name}": ${th.status}: ${th.message}`, 'eps');
   if (c.eps >= th.margin && !c.allowInseparable)
     throw new InputError(
-      `ε = ${c.eps} ≥ γ_q* = ${th.margin.toPrecision(8)} (p = ${formatNormExponent(p)}): adversarial examples of "${data.name}" are not linearly separable, so there is no margin to grow (THEORY §5); use a smaller --eps, or --allow-inseparable to train anyway`,
+      `ε = ${c.eps} ≥ γ_q* = ${th.margin.toPrecision(8)} (p = ${formatNormExponent(p)}): adversarial examples of "${data.name}" are not linearly separable, so there is no margin to grow (docs/THEORY.md §5); use a smaller --eps, or --allow-inseparable to train anyway`,
       'eps',
     );
   return th;

@@ -1,11 +1,11 @@
 /**
- * Step-size schedules (THEORY §7). Training keeps θ = ρ·θ̂ with ‖θ̂‖ = 1 and log ρ tracked apart,
+ * Step-size schedules (docs/THEORY.md §7). Training keeps θ = ρ·θ̂ with ‖θ̂‖ = 1 and log ρ tracked apart,
  * and every schedule is a coefficient c_t of the sphere update θ̂ ← θ̂ + c_t Σ_k w_k ∇_θ m̂_k(θ̂)
  * (w = −∇L/L weights), followed by log ρ += log‖θ̂‖ and renormalization. In the original parameters:
  *
  *  - `constant`: plain GD θ ← θ − η∇L(θ); c_t = η_t · L(θ) · ρ^{L−2} (stalls once L underflows, as GD does).
  *  - `loss-scaled`, form `sphere` (default): c_t = η_t, i.e. GD with step η_t/(ρ^{L−2} L(θ)) — safe at any depth.
- *  - `loss-scaled`, form `direct`: c_t = η_t·ρ^{L−2}, i.e. GD with step η_t/L(θ) (THEORY's golden
+ *  - `loss-scaled`, form `direct`: c_t = η_t·ρ^{L−2}, i.e. GD with step η_t/L(θ) (docs/THEORY.md's golden
  *    loss-scaled trace); overflows for L ≥ 3 after long runs.
  *  - `loss-based` (Lyu & Li): like loss-scaled with an adaptive α_t in place of η_t: α ×2^{1/5} after a
  *    step that lowered the loss; roll back and α ÷2^{1/10} after one that raised it or was not finite.

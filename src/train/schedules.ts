@@ -31,7 +31,7 @@ const stepFormField: Field = {
   placeholder: 'form',
 };
 
-/** A step-size schedule kind (THEORY §7). */
+/** A step-size schedule kind (docs/THEORY.md §7). */
 export interface ScheduleDescriptor extends KindDescriptor {
   /** The η_t decay used when `lrDecay` is null. */
   readonly defaultDecay: 'none' | 'sqrt';
@@ -80,7 +80,7 @@ export function scheduleOf(s: { schedule: string; lr: number; lrDecay: 'none' | 
   return { kind: d.kind as ScheduleKind, lr: s.lr, decay: s.lrDecay ?? d.defaultDecay, form: s.stepForm };
 }
 
-/** A loss kind (THEORY §1): the margin loss summed over examples. */
+/** A loss kind (docs/THEORY.md §1): the margin loss summed over examples. */
 export interface LossDescriptor extends KindDescriptor {
   /** ℓ(m) in words, for help texts. */
   readonly formula: string;

@@ -1,7 +1,7 @@
 /**
  * The training step as a function: `createStepper(options)` returns `{init, step}` where
- * `step(state, batch)` maps θ_t to θ_{t+1} without touching its input (THEORY §3, Algorithm 1, on the
- * sphere of THEORY §7). `TrainingRun` (./trainer.ts) takes its steps through the same core
+ * `step(state, batch)` maps θ_t to θ_{t+1} without touching its input (docs/THEORY.md §3, Algorithm 1, on the
+ * sphere of docs/THEORY.md §7). `TrainingRun` (./trainer.ts) takes its steps through the same core
  * (`stepInto`), so a loop over `step` reproduces `train` bit for bit.
  *
  * One step at θ_t = ρ_t·θ̂_t, for the examples `batch` (all when null):

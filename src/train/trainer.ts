@@ -117,7 +117,7 @@ export interface TrainResult {
   readonly rollbacks: number;
   /**
    * Full-batch runs: the first step at which every adversarial margin was positive, and the largest
-   * decrease of the smoothed margin γ̃ between consecutive steps from then on (THEORY §4: γ̃ is
+   * decrease of the smoothed margin γ̃ between consecutive steps from then on (docs/THEORY.md §4: γ̃ is
    * non-decreasing under small-step GD after adversarial separability). Checked at every step.
    */
   readonly monotonicity: { firstSeparableStep: number | null; maxSmoothedMarginDecrease: number; maxDecreaseStep: number | null } | null;
@@ -142,9 +142,9 @@ function exactStart(start: NonNullable<TrainOptions['start']>, normalized: Float
 }
 
 /**
- * Adversarial training with the stop-gradient convention (THEORY §3, Algorithm 1): at each step the
+ * Adversarial training with the stop-gradient convention (docs/THEORY.md §3, Algorithm 1): at each step the
  * perturbations δ_i are computed at the current θ and held fixed while the gradient of the loss of
- * y_i f(θ; x_i + δ_i) is taken. Computed on the sphere (THEORY §7), in the log domain; any NaN or
+ * y_i f(θ; x_i + δ_i) is taken. Computed on the sphere (docs/THEORY.md §7), in the log domain; any NaN or
  * ±Infinity stops the run with a `NonFiniteError` naming the quantity and the step.
  *
  * Runs synchronously to the end; see `TrainingRun` to advance in slices and `trainAsync` to leave

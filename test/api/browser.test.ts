@@ -98,7 +98,7 @@ test('the bundle evaluates and trains in a context without Node globals, with th
   const r = JSON.parse(out) as { kernels: string; predictor: number[]; steps: number };
   assert.equal(r.kernels, 'wasm');
   assert.equal(r.steps, 20000);
-  // THEORY §8: depth 3, exact ℓ∞, ε = 0.25 on S2 converges to atan(1/3) = 18.4349°.
+  // docs/THEORY.md §8: depth 3, exact ℓ∞, ε = 0.25 on S2 converges to atan(1/3) = 18.4349°.
   const angle = (Math.atan2(r.predictor[1], r.predictor[0]) * 180) / Math.PI;
   assert.ok(Math.abs(angle - (Math.atan(1 / 3) * 180) / Math.PI) <= TOL.trainedDirectionDegrees, `trained angle ${angle}°`);
 });

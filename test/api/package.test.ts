@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ensureBuilt, plainNodeEnv, ROOT } from './built.ts';
 import { assertClose, TOL } from '../support/tolerance.ts';
 
-/** THEORY §8: the (B) direction of S2 at p = ∞, ε = 0.25 is atan(1/3). */
+/** docs/THEORY.md §8: the (B) direction of S2 at p = ∞, ε = 0.25 is atan(1/3). */
 const S2_B_ANGLE_DEG = (Math.atan(1 / 3) * 180) / Math.PI;
 
 before(() => ensureBuilt());

@@ -160,7 +160,7 @@ test('init: from a seed (as train) or from θ₀ (copied, normalized); bad input
   field(() => lb.step(lb.init(0), [0, 1]), 'batch');
 });
 
-test('schedules as {init, update}: pure, and the coefficients of THEORY §7', () => {
+test('schedules as {init, update}: pure, and the coefficients of docs/THEORY.md §7', () => {
   const info = { t: 3, logLoss: -2, logRho: 1.5, order: 3 };
   const constant = createSchedule({ kind: 'constant', lr: 0.1, decay: 'sqrt', form: 'sphere' });
   const u = constant.update(constant.init(), info);

@@ -1,5 +1,5 @@
 /**
- * Attacks checked against their optimality conditions (THEORY §3, STYLE "Tests that check the
+ * Attacks checked against their optimality conditions (docs/THEORY.md §3, STYLE "Tests that check the
  * theory"): the steepest-ascent map, ⟨−∇_x m, δ⟩ = ε‖∇_x m‖_q for FGM/FGSM, the exact worst case on
  * linear-in-x models, scale invariance δ(cθ) = δ(θ), ε = 0, PGD feasibility and determinism, K-class
  * margins, and the validation messages.

@@ -34,7 +34,7 @@ const DELTA_TOL = TOL.reassociation;
 /**
  * Training histories after a few hundred steps, batch vs per-example: rounding-level differences in
  * each step's gradient, carried through a few hundred contracting steps on the sphere — the tolerance
- * of a reproduced trace (THEORY §8). A ReLU crossing its kink between the two runs would show as a
+ * of a reproduced trace (docs/THEORY.md §8). A ReLU crossing its kink between the two runs would show as a
  * much larger gap, and would be a real finding.
  */
 const HISTORY_TOL = TOL.golden;

@@ -1,5 +1,5 @@
 /**
- * Robust-accuracy curves and the attack gap (THEORY §4): PGD against the closed-form worst case on
+ * Robust-accuracy curves and the attack gap (docs/THEORY.md §4): PGD against the closed-form worst case on
  * linear-in-x models, monotonicity in ε and in the number of restarts, ε = 0 = clean accuracy,
  * determinism and θ-independence of the random starts, a ReLU network whose fragile examples are
  * known by hand, subsets, and validation.

@@ -16,7 +16,7 @@ function cli(args: string[]): { code: number; stdout: string; stderr: string } {
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-test('train --reference auto on diagonal and conv models: the interpolation-norm solution of C3 (S2 answers of THEORY §8)', () => {
+test('train --reference auto on diagonal and conv models: the interpolation-norm solution of C3 (S2 answers of docs/THEORY.md §8)', () => {
   const diag = cli(['train', '--data', 's2', '--model', 'diagonal', '--depth', '2', '--attack', 'exact', '--p', '2', '--eps', '0.75', '--steps', '100000', '--init-scale', '1', '--reference', 'auto', '--json']);
   assert.equal(diag.code, 0, diag.stderr);
   const doc = JSON.parse(diag.stdout);

@@ -16,7 +16,7 @@ function cli(args: string[]): { code: number; stdout: string; stderr: string } {
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-test('solve --json: the documented fields; S2 answers of THEORY §8', () => {
+test('solve --json: the documented fields; S2 answers of docs/THEORY.md §8', () => {
   const r = cli(['solve', '--data', 's2', '--problem', 'adversarial-svm', '--p', 'inf', '--eps', '0.25', '--json']);
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout);

@@ -103,7 +103,7 @@ test('--config supplies settings, flags override them; --out writes result.json 
   const again = cli(['train', '--config', join(out, 'result.json'), '--json']);
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual(JSON.parse(again.stdout).final, doc.final);
-  // S1: every p and admissible ε gives the direction (1,1)/√2 (THEORY §8).
+  // S1: every p and admissible ε gives the direction (1,1)/√2 (docs/THEORY.md §8).
   assert.ok(Math.abs(doc.final.predictor[0] - doc.final.predictor[1]) < 1e-3, JSON.stringify(doc.final.predictor));
 });
 

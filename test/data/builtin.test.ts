@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { s1, s2 } from '../../src/data/builtin.ts';
 import { TOL, assertClose } from '../support/tolerance.ts';
 
-describe('S1 (THEORY §8)', () => {
+describe('S1 (docs/THEORY.md §8)', () => {
   it('is ±z₁, ±z₂ with labels ±1', () => {
     const ds = s1();
     assert.equal(ds.name, 's1');
@@ -35,7 +35,7 @@ describe('S1 (THEORY §8)', () => {
   });
 });
 
-describe('S2 (THEORY §8)', () => {
+describe('S2 (docs/THEORY.md §8)', () => {
   it('defaults to z₁ = (1, 0.5), z₂ = (3, −1) with label +1', () => {
     const ds = s2();
     assert.equal(ds.name, 's2');

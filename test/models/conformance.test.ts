@@ -1,6 +1,6 @@
 /**
  * The model conformance suite: every model in the registry, several shapes each, checked against
- * the identities that THEORY §2 and STYLE.md require (gradient checks, exact homogeneity, Euler,
+ * the identities that docs/THEORY.md §2 and STYLE.md require (gradient checks, exact homogeneity, Euler,
  * predictor probing, the conv Fourier identity, calling-convention details).
  */
 import { describe, it } from 'node:test';

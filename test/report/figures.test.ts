@@ -12,6 +12,7 @@ import {
   lineFigure,
   pathFigure,
   PATH_SUBTITLE,
+  wrapText,
   type FigurePoint,
   type FigureSpec,
 } from '../../src/report/figures.ts';
@@ -202,5 +203,99 @@ describe('rendering', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** Every string in a spec (titles, axis titles, legend titles, label expressions, data labels). */
+function specStrings(value: unknown, out: string[] = []): string[] {
+  if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) for (const v of value) specStrings(v, out);
+  else if (value !== null && typeof value === 'object') for (const v of Object.values(value)) specStrings(v, out);
+  return out;
+}
+
+/** Every line of text an SVG draws (a `<text>` element, or each `<tspan>` line of a multi-line one). */
+function svgTexts(svg: string): string[] {
+  return [...svg.matchAll(/<text[^>]*>(.*?)<\/text>/gs)].flatMap((m) => m[1].split(/<tspan[^>]*>/).map((t) => t.replace(/<\/tspan>/g, '')).filter((t) => t !== ''));
+}
+
+describe('titles and legends are wrapped, never cut', () => {
+  const longTitle =
+    'S2, ε = 0.25: min over layers of the rank-one ratio σ₁(W_k)/‖W_k‖_F and of the adjacent alignment |⟨v_(k+1), u_k⟩| of a deep linear network trained adversarially with the exact worst case';
+  const longNames = ['model=diagonal-pm L=4 p=∞ ε/γ_q*=0.75 initScale=0.1 seed=0', 'model=diagonal-pm L=4 p=∞ ε/γ_q*=0.75 initScale=1 seed=0'];
+
+  it('wrapText keeps every character and never exceeds the width', () => {
+    const lines = wrapText(longTitle, 40);
+    assert.ok(lines.length > 1);
+    for (const line of lines) assert.ok(line.length <= 40, line);
+    assert.equal(lines.join(' '), longTitle);
+    assert.deepEqual(wrapText('abcdefghij', 4), ['abcd', 'efgh', 'ij'], 'a word longer than a line is split');
+  });
+
+  it('a long title becomes several lines, and the rendered SVG has every word and no ellipsis', async () => {
+    const { spec } = lineFigure({ title: longTitle, subtitle: longTitle, x: { title: 't', scale: 'log' }, y: { title: 'y' }, series: longNames.map((name, i) => ({ name, points: curve(i + 1) })) });
+    const title = (spec as { title: { text: string[]; subtitle: string[] } }).title;
+    assert.ok(Array.isArray(title.text) && title.text.length > 1, 'title wrapped into lines');
+    assert.ok(Array.isArray(title.subtitle) && title.subtitle.length > 1, 'subtitle wrapped into lines');
+    const { svg, warnings } = await renderFigure(spec);
+    assert.deepEqual(warnings, []);
+    const texts = svgTexts(svg);
+    for (const t of texts) assert.ok(!t.includes('…'), `cut text: ${t}`);
+    const all = texts.join(' ');
+    for (const word of longTitle.split(' ')) assert.ok(all.includes(word.replace(/&/g, '&amp;').replace(/</g, '&lt;')), `missing title word ${word}`);
+    // Legend names longer than a legend line are wrapped (a labelExpr lookup), every part drawn.
+    for (const name of longNames) for (const word of name.split(' ')) assert.ok(all.includes(word), `missing legend word ${word}`);
+  });
+});
+
+describe('colour and dash groups', () => {
+  it('colour follows the colour group, dash the dash group, one line per series', () => {
+    const series = [
+      { name: 'L=2 p=1', color: 'p=1', dash: 'L=2', points: curve(1) },
+      { name: 'L=3 p=1', color: 'p=1', dash: 'L=3', points: curve(2) },
+      { name: 'L=3 p=∞', color: 'p=∞', dash: 'L=3', points: curve(3) },
+    ];
+    const { spec } = lineFigure({ title: 'T', x: { title: 't', scale: 'log' }, y: { title: 'y', scale: 'log' }, series, colors: { 'p=∞': '#e45756' }, dashes: { 'L=3': [2, 2] }, dashTitle: 'depth' });
+    assert.deepEqual(compileMessages(spec), []);
+    const enc = (spec as { layer: { encoding: Record<string, { field: string; scale?: { domain: string[]; range: unknown[] }; legend?: { title: string } }> }[] }).layer[0].encoding;
+    assert.equal(enc.strokeDash.field, 'dash');
+    assert.deepEqual(enc.strokeDash.scale!.domain, ['L=2', 'L=3']);
+    assert.deepEqual(enc.strokeDash.scale!.range[1], [2, 2], 'a fixed dash pattern is used');
+    assert.equal(enc.strokeDash.legend!.title, 'depth');
+    assert.equal(enc.color.field, 'color');
+    assert.deepEqual(enc.color.scale!.domain, ['p=1', 'p=∞']);
+    assert.equal(enc.color.scale!.range[1], '#e45756', 'a fixed colour is used');
+    assert.equal(enc.detail.field, 'series');
+    for (const row of layerRows(spec)[0]) {
+      const s = series.find((x) => x.name === row.series)!;
+      assert.equal(row.color, s.color);
+      assert.equal(row.dash, s.dash);
+    }
+  });
+});
+
+describe('power-law guide lines', () => {
+  it('a dashed guide of slope −1 on log–log axes, ending at the data\'s last x, labelled', () => {
+    const { spec, notes } = lineFigure({ title: 'T', x: { field: 'step', title: 't', scale: 'log' }, y: { field: 'err', title: 'e', scale: 'log' }, series: [{ name: 'a', points: curve(30) }, { name: 'b', points: curve(3) }], guides: [{ slope: -1, label: '∝ 1/t' }] });
+    assert.deepEqual(notes, []);
+    assert.deepEqual(compileMessages(spec), []);
+    const layers = (spec as { layer: { mark: { type: string; strokeDash?: number[] }; data: { values: Record<string, number | string>[] } }[] }).layer;
+    const guide = layers.find((l) => l.mark.type === 'line' && l.mark.strokeDash !== undefined);
+    assert.ok(guide, 'a dashed line layer');
+    const [start, end] = guide.data.values;
+    assert.equal(end.step, 10000, 'ends at the last step drawn');
+    assert.equal(start.step, 100, 'starts two decades earlier');
+    const tol = 1e-12;
+    assert.ok(Math.abs((start.err as number) * (start.step as number) - (end.err as number) * (end.step as number)) <= tol * (end.err as number) * (end.step as number), 'y·t is constant: slope −1');
+    assert.ok(Math.abs((end.err as number) - Math.sqrt((30 / 10000) * (3 / 10000))) <= tol, 'at the geometric mean of the curves\' last values');
+    const label = layers.find((l) => l.mark.type === 'text');
+    assert.equal(label?.data.values[0].label, '∝ 1/t');
+  });
+
+  it('is dropped with a note on a linear axis', () => {
+    const { spec, notes } = lineFigure({ title: 'T', x: { title: 't', scale: 'log' }, y: { title: 'e' }, series: [{ name: 'a', points: curve(1) }], guides: [{ slope: -1, label: '∝ 1/t' }] });
+    assert.equal(layerRows(spec).length, 1, 'no guide layers');
+    assert.deepEqual(notes, ["guide lines '∝ 1/t': dropped (they need log x and log y axes)"]);
+    assert.deepEqual(specStrings(spec).filter((s) => s.includes('1/t')), []);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The adversarial SVM (B), the interpolation-norm SVM (D), the general-q SVM and the solver
- * dispatcher, checked against THEORY §8's deep-linear table on S2, a brute-force 2-D maximization,
+ * dispatcher, checked against docs/THEORY.md §8's deep-linear table on S2, a brute-force 2-D maximization,
  * the ℓ2/ℓq-SVM limits, and a committed fixture made by an independent solver (cvxopt).
  */
 import { describe, it } from 'node:test';
@@ -55,7 +55,7 @@ function assertDirection(u: ArrayLike<number>, v: ArrayLike<number>, what: strin
   assert.ok(e.angleDeg <= TOL.directionDegrees, `${what}: angle ${e.angleDeg}° (tolerance ${TOL.directionDegrees}°)`);
 }
 
-/** Identities every optimal (B) answer satisfies (THEORY §5): margin 1/‖β‖₂, Σλ = ‖β‖₂, λ ≥ 0. */
+/** Identities every optimal (B) answer satisfies (docs/THEORY.md §5): margin 1/‖β‖₂, Σλ = ‖β‖₂, λ ≥ 0. */
 function assertBIdentities(r: SolverResult & { beta: Float64Array; multipliers: Float64Array }, eps: number, q: number, what: string): void {
   const n2 = lpNorm(r.beta, 2);
   assertClose(r.margin, 1 / n2, TOL.closedForm, `${what}: margin = 1/‖β_B‖₂`);
@@ -141,7 +141,7 @@ function bruteForceSvmQ(q: number): { theta: number; value: number } {
 }
 
 // ---------------------------------------------------------------------------------------------
-// THEORY §8: the deep-linear table on S2
+// docs/THEORY.md §8: the deep-linear table on S2
 // ---------------------------------------------------------------------------------------------
 
 const GAMMA2 = Math.sqrt(5) / 2;
@@ -163,7 +163,7 @@ const TABLE: { p: number; eps: number[]; angle: (e: number) => number; margin: (
   },
 ];
 
-describe('adversarialSvm: THEORY §8 deep-linear table on S2', () => {
+describe('adversarialSvm: docs/THEORY.md §8 deep-linear table on S2', () => {
   for (const row of TABLE) {
     const q = dualExponent(row.p);
     for (const eps of row.eps) {
@@ -204,7 +204,7 @@ describe('adversarialSvm: THEORY §8 deep-linear table on S2', () => {
       assertDirection(r.direction, plain.direction, `mirrored p=${p} ε=${eps}`);
       assertClose(r.margin, plain.margin, TOL.solverAgreement, `mirrored p=${p} ε=${eps}: margin`);
       if (row) assertDirection(r.direction, unitAt(row.angle(eps)), `mirrored p=${p} ε=${eps} vs table`);
-      // S1: every p and admissible ε gives (1, 1)/√2 (THEORY §8).
+      // S1: every p and admissible ε gives (1, 1)/√2 (docs/THEORY.md §8).
       const one = await adversarialSvm(s1(), p, eps / 4);
       assertOptimal(one, `S1 p=${p}`);
       assertDirection(one.direction, unitAt(45), `S1 p=${p} ε=${eps / 4}`);

@@ -1,6 +1,6 @@
 /**
  * Claim C3's reference problem min N(β) s.t. z_i·β − ε‖β‖_q ≥ 1, N(β) = ‖Tβ‖_{2/L}
- * (src/solvers/interpolation-norm.ts): S2 known answers (THEORY, checked with mpmath), a committed
+ * (src/solvers/interpolation-norm.ts): S2 known answers (docs/THEORY.md §8, checked with mpmath), a committed
  * fixture made by an independent solver (cvxopt conelp), the predictor-space KKT residual against
  * the parameter-space one of metrics/kkt.ts at the balanced factorization, the DFT coordinates, and
  * input validation through solve().
@@ -41,7 +41,7 @@ const DEG = 180 / Math.PI;
 
 /**
  * S2, diagonal, L = 2, p = 2, ε = 0.75: the maximizer of (cos θ + ½ sin θ − ¾)/(cos θ + sin θ) (only
- * z₁ active), found with mpmath at 30 digits; THEORY rounds the angle to 16.8745°.
+ * z₁ active), found with mpmath at 30 digits; docs/THEORY.md §8 rounds the angle to 16.8745°.
  */
 const S2_L2_P2_ANGLE_DEG = 16.8744942979442939;
 const S2_L2_P2_OBJECTIVE = 3.5424208679177969;
@@ -389,7 +389,7 @@ function bothResiduals(data: Dataset, L: number, eps: number, beta: Float64Array
   const { n, d } = data;
   const Z = signedRows(data);
   const pred = predictorKkt(Z, n, d, predictorTransform('diagonal', d), L, 2, eps, beta);
-  // Parameter space (THEORY §4): the exact p = 2 worst case δ_i* = −ε y_i β/‖β‖₂, held fixed.
+  // Parameter space (docs/THEORY.md §4): the exact p = 2 worst case δ_i* = −ε y_i β/‖β‖₂, held fixed.
   const nb = lpNorm(beta, 2);
   const Xadv = Float64Array.from(data.X, (v, k) => v - (eps * data.y[Math.floor(k / d)] * beta[k % d]) / nb);
   const model = createDiagonal({ inputDim: d, depth: L });

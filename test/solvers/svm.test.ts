@@ -63,7 +63,7 @@ function allSolvers(data: Dataset): [string, number, () => Promise<SolverResult>
   ];
 }
 
-describe('ℓq-SVMs on the reference sets (THEORY §8)', () => {
+describe('ℓq-SVMs on the reference sets (docs/THEORY.md §8)', () => {
   // S2: ℓ2 direction atan(1/2) = 26.5651°, margin √5/2; ℓ1 (q = 1) 0°, γ₁* = 1; ℓ∞ (q = ∞) 45°, γ_∞* = 1.5.
   const s2Answers = new Map<number, { angle: number; margin: number }>([
     [2, { angle: (Math.atan(0.5) * 180) / Math.PI, margin: Math.sqrt(5) / 2 }],

@@ -11,7 +11,7 @@ export const TOL = {
   finiteDifference: 1e-6,
   /** Closed forms that agree up to a few roundings (attacks on linear predictors). */
   closedForm: 1e-12,
-  /** Reproduction of the golden trace (THEORY §8). */
+  /** Reproduction of the golden trace (docs/THEORY.md §8). */
   golden: 1e-9,
   /** Projections onto ℓp balls found by a 1-D root find. */
   rootFind: 1e-10,
@@ -42,7 +42,7 @@ export const TOL = {
   solverAgreement: 1e-9,
   /** 1 − cos (computed as ‖u − v‖²/2) between the directions of two solvers or a fixture. */
   solverDirectionCos: 1e-10,
-  /** Known-answer directions of the reference sets (THEORY §8), in degrees. */
+  /** Known-answer directions of the reference sets (docs/THEORY.md §8), in degrees. */
   directionDegrees: 1e-6,
   /**
    * A trained direction against its known answer after a finite run (degrees): S2, deep linear L = 3,

@@ -1,5 +1,5 @@
 /**
- * The golden trace of THEORY §8: linear model on S2, exponential SUM loss, η = 0.1, w₀ = (0.1, 0.3),
+ * The golden trace of docs/THEORY.md §8: linear model on S2, exponential SUM loss, η = 0.1, w₀ = (0.1, 0.3),
  * float64, constant step, clean (ε = 0). The trainer computes on the sphere (θ = ρθ̂) in the log domain,
  * so this checks that the reformulation is exactly GD.
  */
@@ -78,7 +78,7 @@ test('golden trace, loss-scaled step η/L: angle error about 0.231° at 10³ and
   const r4 = run('loss-scaled', 10_000);
   const e3 = SVM_ANGLE - angleDeg(r3.theta);
   const e4 = SVM_ANGLE - angleDeg(r4.theta);
-  // "about" in THEORY: quoted to three significant digits.
+  // "about" in docs/THEORY.md §8: quoted to three significant digits.
   assert.ok(Math.abs(e3 - 0.231) < 0.0005, `error at 10³: ${e3}`);
   assert.ok(Math.abs(e4 - 0.0232) < 0.00005, `error at 10⁴: ${e4}`);
 });

@@ -13,7 +13,7 @@ import type { Measurement } from '../../src/metrics/measure.ts';
 import { Rng } from '../../src/linalg/rng.ts';
 
 const DEG = 180 / Math.PI;
-/** THEORY §8: S2, deep-linear limit for p = ∞, ε = 0.25 is atan(1/3) = 18.4349°, γ* = 0.79057. */
+/** docs/THEORY.md §8: S2, deep-linear limit for p = ∞, ε = 0.25 is atan(1/3) = 18.4349°, γ* = 0.79057. */
 const U_STAR = new Float64Array([3 / Math.sqrt(10), 1 / Math.sqrt(10)]);
 const GAMMA_STAR = Math.sqrt(0.75 ** 2 + 0.25 ** 2);
 
@@ -42,7 +42,7 @@ test('S2, deep-linear L = 3, exact ℓ∞, ε = 0.25, loss-scaled: direction wit
   assert.ok(Math.abs(angle - 18.4349) < 0.01, `angle ${angle}`);
   for (const a of [...f.alignment!.rank1, ...f.alignment!.adjacent, f.alignment!.predictor]) assert.ok(a > 0.9999, `alignment ${a}`);
   for (const s of f.alignment!.layerShares) assert.ok(Math.abs(s - 1 / 3) < 1e-3, `layer share ${s}`);
-  // γ̄ → L^{−L/2} γ*(ε) (THEORY §4–5).
+  // γ̄ → L^{−L/2} γ*(ε) (docs/THEORY.md §4–5).
   const predicted = Math.pow(3, -1.5) * GAMMA_STAR;
   assert.ok(Math.abs(f.adversarialNormalizedMargin - predicted) < 1e-4 * predicted, `γ̄ ${f.adversarialNormalizedMargin} vs ${predicted}`);
   // The exact attack is the worst case: no attack gap.
