@@ -71,6 +71,20 @@ export interface ModelTraits {
   readonly separateTensors: boolean;
 }
 
+/**
+ * Traits of a bias-free network that is not linear in x (claim C2): K outputs, no predictor, no
+ * closed-form reference (KKT measurements only); its layout maps onto PyTorch tensors.
+ */
+export const NONLINEAR_TRAITS: ModelTraits = Object.freeze({
+  linearInX: false,
+  multiclass: true,
+  c3Architecture: null,
+  referenceProblem: () => null,
+  marginConstant: () => null,
+  layerAlignment: false,
+  separateTensors: true,
+});
+
 /** A model kind: settings, traits and factory. */
 export interface ModelDescriptor extends KindDescriptor {
   readonly traits: ModelTraits;

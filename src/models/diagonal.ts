@@ -1,7 +1,7 @@
 import type { Rng } from '../linalg/rng.ts';
 import type { Model, ParamBlock, Workspace } from './model.ts';
 import { kernels } from '../linalg/kernels.ts';
-import { type ModelDescriptor, checkedDepth } from './descriptor.ts';
+import { type ModelDescriptor, type ModelTraits, checkedDepth } from './descriptor.ts';
 import { depthField } from './fields.ts';
 
 /** Options of {@link createDiagonal} and {@link createDiagonalPm}. */
@@ -158,23 +158,23 @@ export function createDiagonalPm(options: DiagonalOptions): Model {
   };
 }
 
-/** Depth ≥ 2: the interpolation norm of C3; depth 1 is the linear model (adversarial SVM). */
-const diagonalReference = (L: number) => (L >= 2 ? ('interpolation-norm' as const) : ('adversarial-svm' as const));
+/** Both diagonal forms: C3's ‖β‖_{2/L} at depth ≥ 2 (depth 1 is the linear model: adversarial SVM), c_L = L^{−L/2}. */
+const DIAGONAL_TRAITS: ModelTraits = Object.freeze({
+  linearInX: true,
+  multiclass: false,
+  c3Architecture: 'diagonal',
+  referenceProblem: (L: number) => (L >= 2 ? 'interpolation-norm' : 'adversarial-svm'),
+  marginConstant: (L: number) => Math.pow(L, -L / 2),
+  layerAlignment: false,
+  separateTensors: true,
+});
 
 /** Diagonal network, product form β = u_1 ⊙ ⋯ ⊙ u_L (claim C3, N = ‖β‖_{2/L}). */
 export const diagonalDescriptor: ModelDescriptor = {
   kind: 'diagonal',
   summary: 'diagonal linear network β = u_1 ⊙ ⋯ ⊙ u_L (claim C3)',
   fields: { depth: depthField() },
-  traits: {
-    linearInX: true,
-    multiclass: false,
-    c3Architecture: 'diagonal',
-    referenceProblem: diagonalReference,
-    marginConstant: (L) => Math.pow(L, -L / 2),
-    layerAlignment: false,
-    separateTensors: true,
-  },
+  traits: DIAGONAL_TRAITS,
   create(spec) {
     return createDiagonal({ inputDim: spec.inputDim, depth: checkedDepth(spec) });
   },
@@ -188,15 +188,7 @@ export const diagonalPmDescriptor: ModelDescriptor = {
   kind: 'diagonal-pm',
   summary: 'diagonal linear network, ± form β = u^{⊙L} − v^{⊙L} (claim C3)',
   fields: { depth: depthField() },
-  traits: {
-    linearInX: true,
-    multiclass: false,
-    c3Architecture: 'diagonal',
-    referenceProblem: diagonalReference,
-    marginConstant: () => 1,
-    layerAlignment: false,
-    separateTensors: true,
-  },
+  traits: { ...DIAGONAL_TRAITS, marginConstant: () => 1 },
   create(spec) {
     return createDiagonalPm({ inputDim: spec.inputDim, depth: checkedDepth(spec) });
   },

@@ -10,7 +10,7 @@
  */
 import type { Model } from './model.ts';
 import { createReluMlp } from './relu-mlp.ts';
-import { type ModelDescriptor, checkedDepth, checkedWidth, checkedLeak } from './descriptor.ts';
+import { NONLINEAR_TRAITS, type ModelDescriptor, checkedDepth, checkedWidth, checkedLeak } from './descriptor.ts';
 import { depthField, widthField, leakField } from './fields.ts';
 
 /** Default slope a (the common choice in the leaky-ReLU literature). */
@@ -41,15 +41,7 @@ export const leakyReluMlpDescriptor: ModelDescriptor = {
   kind: 'leaky-relu-mlp',
   summary: 'bias-free leaky-ReLU MLP, slope a > 0 (default 0.1), K outputs (claim C2)',
   fields: { depth: depthField(), width: widthField, leak: leakField(DEFAULT_LEAK, true) },
-  traits: {
-    linearInX: false,
-    multiclass: true,
-    c3Architecture: null,
-    referenceProblem: () => null,
-    marginConstant: () => null,
-    layerAlignment: false,
-    separateTensors: true,
-  },
+  traits: NONLINEAR_TRAITS,
   create(spec) {
     const depth = checkedDepth(spec);
     const leak = checkedLeak(spec, DEFAULT_LEAK, true);

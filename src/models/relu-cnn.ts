@@ -2,7 +2,7 @@ import type { Rng } from '../linalg/rng.ts';
 import type { Model, ParamBlock, Workspace } from './model.ts';
 import { kernels, jsKernels } from '../linalg/kernels.ts';
 import { InputError } from '../errors.ts';
-import { type ModelDescriptor, type ModelSpec, failField, isPositiveInteger, showValue } from './descriptor.ts';
+import { NONLINEAR_TRAITS, type ModelDescriptor, type ModelSpec, failField, isPositiveInteger, showValue } from './descriptor.ts';
 import { convField, denseField, inputShapeField, leakField } from './fields.ts';
 
 /** Pooling after a conv layer's ReLU: max or average over non-overlapping size×size windows. */
@@ -709,14 +709,6 @@ export const reluCnnDescriptor: ModelDescriptor = {
   summary: 'bias-free ReLU CNN: conv → ReLU → pool … → dense → linear, K outputs (claim C2; layers via --config)',
   fields: { inputShape: inputShapeField, conv: convField, dense: denseField, leak: leakField() },
   hints: { width: 'relu-cnn takes the widths of its dense layers from `dense`' },
-  traits: {
-    linearInX: false,
-    multiclass: true,
-    c3Architecture: null,
-    referenceProblem: () => null,
-    marginConstant: () => null,
-    layerAlignment: false,
-    separateTensors: false,
-  },
+  traits: { ...NONLINEAR_TRAITS, separateTensors: false },
   create: createReluCnnChecked,
 };

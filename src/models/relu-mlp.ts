@@ -3,7 +3,7 @@ import type { BatchWorkspace, Model, Workspace } from './model.ts';
 import { gatherRows } from './model.ts';
 import { kernels } from '../linalg/kernels.ts';
 import { hiddenWidths, denseChainLayout } from './deep-linear.ts';
-import { type ModelDescriptor, checkedDepth, checkedWidth, checkedLeak } from './descriptor.ts';
+import { NONLINEAR_TRAITS, type ModelDescriptor, checkedDepth, checkedWidth, checkedLeak } from './descriptor.ts';
 import { depthField, widthField, leakField } from './fields.ts';
 
 /** Options of {@link createReluMlp}. */
@@ -184,15 +184,7 @@ export const reluMlpDescriptor: ModelDescriptor = {
   kind: 'relu-mlp',
   summary: 'bias-free ReLU MLP, K outputs (claim C2)',
   fields: { depth: depthField(), width: widthField, leak: leakField() },
-  traits: {
-    linearInX: false,
-    multiclass: true,
-    c3Architecture: null,
-    referenceProblem: () => null,
-    marginConstant: () => null,
-    layerAlignment: false,
-    separateTensors: true,
-  },
+  traits: NONLINEAR_TRAITS,
   create(spec) {
     const depth = checkedDepth(spec);
     return createReluMlp({ inputDim: spec.inputDim, depth, width: checkedWidth(spec, depth), outputs: spec.outputs ?? 1, leak: checkedLeak(spec) });
