@@ -2,7 +2,8 @@
 import type { Attack, AttackConfig } from './attack.ts';
 import { createFgm } from './fgm.ts';
 import type { AttackDescriptor } from './descriptor.ts';
-import { clipField, epsField, pField } from './fields.ts';
+import { z } from 'zod';
+import { clipField, epsField, normExponent, pField } from './fields.ts';
 
 /**
  * FGSM: δ_i = −ε·sign(∇_x m(θ; x_i)) = ε·s_∞(−∇_x m), sign(0) = 0. It is FGM with p = ∞: FGSM is
@@ -17,7 +18,15 @@ export function createFgsm(config: AttackConfig): Attack {
 export const fgsmDescriptor: AttackDescriptor = {
   kind: 'fgsm',
   summary: 'fast gradient sign method, ℓ∞ (p must be inf)',
-  fields: { p: { ...pField, help: 'perturbation norm: inf only (FGSM is the ℓ∞ attack; use fgm for other p)' }, eps: epsField, clip: clipField },
+  fields: {
+    p: {
+      ...pField,
+      schema: normExponent.pipe(z.literal(Infinity, { error: 'must be inf for fgsm (FGSM is the ℓ∞ attack; use --attack fgm for other p)' })).default(Infinity),
+      help: 'perturbation norm: inf only (FGSM is the ℓ∞ attack; use fgm for other p)',
+    },
+    eps: epsField,
+    clip: clipField,
+  },
   traits: { fixedNorm: Infinity, needsLinearInX: false, perturbs: true },
   create: createFgsm,
 };

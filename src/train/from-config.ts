@@ -37,7 +37,7 @@ export function attackFromConfig(c: TrainConfig): AttackConfig {
   const stepSize = attackStepSizeOf(c) ?? 1;
   return validateAttackConfig({
     kind: desc.kind,
-    p: perturbationNorm(c),
+    p: c.p,
     eps: c.eps,
     steps: c.attackSteps,
     stepSize,
