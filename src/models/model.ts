@@ -112,6 +112,41 @@ export interface Model {
     gradX: Float64Array | null,
     bws: BatchWorkspace,
   ): void;
+
+  /**
+   * Kink methods (optional; both or neither — relu-mlp and leaky-relu-mlp have them): what the Clarke
+   * KKT residual (metrics/kkt.ts, docs/THEORY.md §4) needs. After `forward` at (θ, x), the hidden units
+   * whose pre-activation sits within `tolerance` of the activation's kink, relative to the unit's own
+   * scale: |z_j| ≤ tolerance·‖w_j‖·‖a_in‖ with w_j the unit's weight row and a_in its input (the
+   * cosine between them). Returns null when the model has no hidden units.
+   */
+  nearKinks?(theta: Float64Array, x: Float64Array, xOffset: number, tolerance: number, ws: Workspace): KinkSet | null;
+  /**
+   * `backward` with chosen activation slopes: gradTheta ← gradTheta + Σ_k dOut[k]·∇_θ f_k where hidden
+   * unit j (an index into the concatenated hidden units, as in `KinkSet.units`) takes the derivative
+   * slopes[j] instead of the convention wherever slopes[j] is not NaN. With every entry NaN it is
+   * `backward` exactly. Must follow `forward` on the same (θ, x, ws).
+   */
+  backwardWithSlopes?(theta: Float64Array, x: Float64Array, xOffset: number, dOut: Float64Array, slopes: Float64Array, gradTheta: Float64Array, ws: Workspace): void;
+}
+
+/**
+ * Hidden units of one example near the kink of a positively homogeneous activation σ (σ(z) = z for
+ * z > 0, a·z for z ≤ 0): there σ'(z) may be any slope in [a, 1] (the Clarke subdifferential), not
+ * only the one-sided convention.
+ */
+export interface KinkSet {
+  /** Number of hidden units in the model (the length of `backwardWithSlopes`'s `slopes`). */
+  readonly hiddenUnits: number;
+  /** The near-kink units: indices into the concatenated hidden units (layer 1 first). */
+  readonly units: Int32Array;
+  /** Their hidden layer k (1 … L−1). */
+  readonly layers: Int32Array;
+  /** Their |z_j| / (‖w_j‖·‖a_in‖) (0 when the denominator is 0, z_j being 0 then). */
+  readonly relative: Float64Array;
+  /** The interval of slopes at the kink: [a, 1] (ReLU: a = 0). */
+  readonly slopeLow: number;
+  readonly slopeHigh: number;
 }
 
 /** A model whose optional batch methods are all present. */

@@ -1,5 +1,5 @@
 import type { Rng } from '../linalg/rng.ts';
-import type { BatchWorkspace, Model, Workspace } from './model.ts';
+import type { BatchWorkspace, KinkSet, Model, Workspace } from './model.ts';
 import { gatherRows } from './model.ts';
 import { kernels } from '../linalg/kernels.ts';
 import { hiddenWidths, denseChainLayout } from './deep-linear.ts';
@@ -42,6 +42,10 @@ export interface ReluMlpOptions {
  * ∇_{W_L} += Dᵀ A_{L−1}, ∇_{W_k} += G_kᵀ A_{k−1}, ∇_X = G_1 W_1 — all through `kernels().gemm`,
  * with the same convention ReLU'(0) = 0. Batch workspace buffers `z`, `a`, `g` hold the matrix of
  * layer k at offset maxRows·(m_1 + … + m_{k−1}) (row stride m_k); `x` holds gathered input rows.
+ *
+ * Kink methods (see `Model`): `nearKinks` lists hidden units with |z_j| ≤ τ·‖W_k[j,:]‖·‖a_{k−1}‖ after a
+ * `forward` (slopes there range over [a, 1]); `backwardWithSlopes` is `backward` with chosen slopes
+ * for chosen units. Neither changes `forward`/`backward`.
  */
 export function createReluMlp(options: ReluMlpOptions): Model {
   const d = options.inputDim;
@@ -117,6 +121,62 @@ export function createReluMlp(options: ReluMlpOptions): Model {
         }
       }
       if (gradX) K.gemvT(dims[1], d, theta, wOff[0], g, hOff[1], gradX, gradXOffset, 0);
+    },
+    nearKinks(theta, x, xOffset, tolerance, ws): KinkSet | null {
+      if (L === 1) return null;
+      const z = ws.z;
+      const a = ws.a;
+      const units: number[] = [];
+      const layers: number[] = [];
+      const relative: number[] = [];
+      for (let k = 1; k < L; k++) {
+        // ‖a_{k−1}‖ (a_0 = x), then per unit the cosine |z_j|/(‖w_j‖‖a_{k−1}‖).
+        const cols = dims[k - 1];
+        let inNorm2 = 0;
+        for (let c = 0; c < cols; c++) {
+          const v = k === 1 ? x[xOffset + c] : a[hOff[k - 1] + c];
+          inNorm2 += v * v;
+        }
+        const inNorm = Math.sqrt(inNorm2);
+        for (let j = 0; j < dims[k]; j++) {
+          const row = wOff[k - 1] + j * cols;
+          let w2 = 0;
+          for (let c = 0; c < cols; c++) w2 += theta[row + c] * theta[row + c];
+          const scale = Math.sqrt(w2) * inNorm;
+          const zj = Math.abs(z[hOff[k] + j]);
+          const rel = scale > 0 ? zj / scale : 0;
+          if (rel <= tolerance) {
+            units.push(hOff[k] + j);
+            layers.push(k);
+            relative.push(rel);
+          }
+        }
+      }
+      return { hiddenUnits: hidden, units: Int32Array.from(units), layers: Int32Array.from(layers), relative: Float64Array.from(relative), slopeLow: leak, slopeHigh: 1 };
+    },
+    backwardWithSlopes(theta, x, xOffset, dOut, slopes, gradTheta, ws) {
+      // `backward` (gradTheta only) with σ'(z_j) = slopes[j] where that is not NaN.
+      const K = kernels();
+      if (L === 1) {
+        K.ger(outputs, d, 1, dOut, 0, x, xOffset, gradTheta, 0);
+        return;
+      }
+      const z = ws.z;
+      const a = ws.a;
+      const g = ws.g;
+      K.ger(outputs, dims[L - 1], 1, dOut, 0, a, hOff[L - 1], gradTheta, wOff[L - 1]);
+      for (let k = L - 1; k >= 1; k--) {
+        if (k === L - 1) K.gemvT(outputs, dims[L - 1], theta, wOff[L - 1], dOut, 0, g, hOff[k], 0);
+        else K.gemvT(dims[k + 1], dims[k], theta, wOff[k], g, hOff[k + 1], g, hOff[k], 0);
+        const end = hOff[k] + dims[k];
+        for (let i = hOff[k]; i < end; i++) {
+          const s = slopes[i];
+          if (s === s) g[i] *= s;
+          else if (!(z[i] > 0)) g[i] *= leak;
+        }
+        if (k === 1) K.ger(dims[1], d, 1, g, hOff[1], x, xOffset, gradTheta, wOff[0]);
+        else K.ger(dims[k], dims[k - 1], 1, g, hOff[k], a, hOff[k - 1], gradTheta, wOff[k - 1]);
+      }
     },
     createBatchWorkspace(maxRows: number): BatchWorkspace {
       const n = maxRows * Math.max(hidden, 1);
