@@ -77,11 +77,25 @@ export interface KktMeasurement {
   support: number;
   /** docs/THEORY.md's plain NNLS residual min_{λ≥0} ‖θ̃ − Gλ‖/‖θ̃‖ (≤ stationarity; see metrics/kkt.ts). */
   nnlsStationarity: number;
+  /**
+   * Models with kink methods (relu-mlp, leaky-relu-mlp): the Clarke residual — stationarity with the
+   * activation slopes at near-kink units chosen optimally in [a, 1] (metrics/kkt.ts); equals
+   * `stationarity` when no unit is near a kink. NaN → null as `stationarity`.
+   */
+  clarkeStationarity?: number;
+  /** Σ λ_i (q̃_i(θ̃) − 1) for the Clarke multipliers. */
+  clarkeComplementarity?: number;
+  /** τ: a unit is at a kink when |z_j| ≤ τ·‖w_j‖·‖a_in‖. */
+  kinkTolerance?: number;
+  /** Near-kink pre-activations of the examples carrying a Clarke multiplier λ_i > 0. */
+  kinks?: number;
 }
 
 /** Which examples the KKT residuals use: all, or the N with the smallest adversarial margins. */
 export interface KktOption {
   readonly examples: 'all' | number;
+  /** τ of the Clarke residual (default `DEFAULT_KINK_TOLERANCE` of metrics/kkt.ts). */
+  readonly kinkTolerance?: number;
 }
 
 /** Fixed seed of the PGD random starts used when measuring, so that measurements are reproducible. */
@@ -246,7 +260,14 @@ export class Measurer {
       const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => this.perExample[a] - this.perExample[b] || a - b);
       rows = Int32Array.from(order.slice(0, want));
     }
-    const r = kktResiduals(this.model, thetaHat, this.data, X, rows);
-    return { stationarity: r.stationarity, complementarity: r.complementarity, gradientCosine, examples: r.examples, support: r.support, nnlsStationarity: r.nnlsStationarity };
+    const r = kktResiduals(this.model, thetaHat, this.data, X, rows, this.kkt!.kinkTolerance === undefined ? {} : { kinkTolerance: this.kkt!.kinkTolerance });
+    const m: KktMeasurement = { stationarity: r.stationarity, complementarity: r.complementarity, gradientCosine, examples: r.examples, support: r.support, nnlsStationarity: r.nnlsStationarity };
+    if (r.clarkeStationarity !== undefined) {
+      m.clarkeStationarity = r.clarkeStationarity;
+      m.clarkeComplementarity = r.clarkeComplementarity!;
+      m.kinkTolerance = r.kinkTolerance!;
+      m.kinks = r.kinks!;
+    }
+    return m;
   }
 }

@@ -65,6 +65,11 @@ export const TOL = {
    * the polished (B) (synthetic n = 100, d = 20, λ_i ≤ 2.7): observed ≤ 3.1e-6.
    */
   interiorPointMultipliers: 1e-5,
+  /**
+   * A KKT residual (scale-free) at a point built by hand to be an exact KKT point: a few roundings of
+   * unit-scale gradients through the Gram form (normal equations square the conditioning); observed ~1e-16.
+   */
+  exactKkt: 1e-8,
 } as const;
 
 /** |a − b| ≤ tol·max(1, |a|, |b|). */
