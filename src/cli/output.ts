@@ -36,6 +36,8 @@ export const HISTORY_COLUMNS = [
   'kktStationarity',
   'kktComplementarity',
   'gradientCosine',
+  'kktClarkeStationarity',
+  'kktKinks',
 ] as const;
 
 /** Header line of the history CSV. */
@@ -53,6 +55,8 @@ export function csvRow(m: Measurement): string {
     kktStationarity: m.kkt?.stationarity,
     kktComplementarity: m.kkt?.complementarity,
     gradientCosine: m.kkt?.gradientCosine,
+    kktClarkeStationarity: m.kkt?.clarkeStationarity,
+    kktKinks: m.kkt?.kinks,
   } as unknown as Record<string, number | undefined>;
   return HISTORY_COLUMNS.map((c) => (values[c] === undefined ? '' : String(values[c]))).join(',') + '\n';
 }

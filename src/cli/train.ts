@@ -178,6 +178,7 @@ export function measurementLines(c: TrainConfig, f: Measurement): string[] {
     lines.push(
       `  KKT residuals            stationarity ${fmt(f.kkt.stationarity)}, complementarity ${fmt(f.kkt.complementarity)}, cos∠(θ, −∇L̃) ${fmt(f.kkt.gradientCosine, 10)} (${f.kkt.examples} examples, support ${f.kkt.support})`,
     );
+    if (f.kkt.clarkeStationarity !== undefined) lines.push(`  KKT residual, Clarke     stationarity ${fmt(f.kkt.clarkeStationarity)}, complementarity ${fmt(f.kkt.clarkeComplementarity)} (slopes in [a, 1] at ${f.kkt.kinks} near-kink units of the support, |z| ≤ ${f.kkt.kinkTolerance}·‖w‖‖a_in‖)`);
   }
   if (f.alignment) {
     lines.push(`  alignment rank-1 ratios  ${f.alignment.rank1.map((v) => fmt(v, 10)).join(' ')}`);

@@ -19,6 +19,7 @@ const AXIS_TITLES: Record<string, string> = {
   normalizedMargin: 'normalized clean margin',
   kktStationarity: 'KKT stationarity residual',
   kktComplementarity: 'KKT complementarity residual',
+  kktClarkeStationarity: 'KKT stationarity residual, Clarke (slopes at kinks chosen)',
   gradientCosine: 'cos∠(θ, −∇L̃)',
   trainAccuracy: 'training accuracy',
   robustAccuracy: 'robust training accuracy (training attack)',

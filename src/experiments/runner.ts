@@ -188,6 +188,8 @@ export function traceValue(row: Measurement, metric: string, run: Pick<RunResult
       return row.kkt?.stationarity ?? NaN;
     case 'kktComplementarity':
       return row.kkt?.complementarity ?? NaN;
+    case 'kktClarkeStationarity':
+      return row.kkt?.clarkeStationarity ?? NaN;
     case 'predictorKktResidual':
       return row.predictorKkt ? Math.max(row.predictorKkt.stationarity, row.predictorKkt.complementarity) : NaN;
     case 'gradientCosine':
@@ -274,6 +276,7 @@ function runMetrics(run: Omit<RunResult, 'metrics' | 'seconds'>, c: TrainConfig,
   if (f.kkt) {
     if (Number.isFinite(f.kkt.stationarity)) m.kktStationarity = f.kkt.stationarity;
     if (Number.isFinite(f.kkt.complementarity)) m.kktComplementarity = f.kkt.complementarity;
+    if (f.kkt.clarkeStationarity !== undefined && Number.isFinite(f.kkt.clarkeStationarity)) m.kktClarkeStationarity = f.kkt.clarkeStationarity;
     if (Number.isFinite(f.kkt.gradientCosine)) m.gradientCosine = f.kkt.gradientCosine;
     const first = run.history.find((h) => h.kkt && Number.isFinite(h.kkt.stationarity));
     if (first && Number.isFinite(f.kkt.stationarity)) m.kktStationarityRatio = f.kkt.stationarity / first.kkt!.stationarity;
