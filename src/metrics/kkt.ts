@@ -52,7 +52,7 @@ const MAX_GRADIENT_ENTRIES = 1 << 24;
 /**
  * Default τ of the Clarke residual: a hidden unit is at a kink when |z_j| ≤ τ·‖w_j‖·‖a_in‖, i.e. its
  * weight row is within about τ radians of orthogonal to its input. Directions converge slowly (the
- * kinks of the 12-point XOR set sit at 1e-4 … 1e-3 after 3·10⁴ steps, test/metrics/kkt-clarke.test.ts), while a
+ * kinks of the 12-point XOR set sit at 1e-5 … 1e-3 after 3·10⁴ steps, test/metrics/kkt-clarke.test.ts), while a
  * random unit falls within 1e-2 of a given input with probability about 2τ/π ≈ 0.6%.
  */
 export const DEFAULT_KINK_TOLERANCE = 1e-2;
