@@ -136,7 +136,14 @@ for (const set of gridSets(SETS)) {
           console.log(`| ${modelKind} L=${depth} | ${a} | ${set.n}, ${set.d}, ${set.margin} | ${scale} | — | reference failed: ${(e as Error).message.slice(0, 80)} | | |`);
           continue;
         }
-        if (modelKind === 'deep-linear' && scale === 1) exported.push({ ...set, scale, attack, p, eps, depth, X: Array.from(data.X), y: Array.from(data.y), reference: Array.from(u) });
+        if (modelKind === 'deep-linear' && attack === 'exact') {
+          // θ₀ of the run (seed 0), so that the peer starts where advbias starts.
+          const c0 = configs[0][1];
+          const m0 = modelFromConfig(c0, data);
+          const s0 = createStepper({ model: m0, data, attack: attackFromConfig(c0), loss: c0.loss, schedule: scheduleFromConfig(c0), initScale: c0.initScale }).init(c0.seed);
+          const theta0 = Array.from(s0.thetaHat, (v) => v * Math.exp(s0.logRho));
+          exported.push({ ...set, scale, attack, p, eps, depth, width: c0.width, n: data.n, d: data.d, X: Array.from(data.X), y: Array.from(data.y), reference: Array.from(u), theta0 });
+        }
         for (const [name, config] of configs) {
           const r = run(config, data, u);
           const row = { model: modelKind, depth, attack: a, ...set, scale, eps, schedule: name, hits: r.hits, ms: r.ms, final: r.final, totalMs: r.totalMs };
