@@ -9,7 +9,7 @@
  *  (e) as (b) with the exact ℓ∞ attack (the same δ as PGD-10 on this linear-in-x model), for scale.
  *
  * All: exponential loss, loss-scaled schedule (sphere form, η_t = 0.1/√(t+1)), full batch, seed 0,
- * init scale 1 — the CLI defaults.
+ * init scale 1 — the CLI defaults before issue 11 (the default schedule is now `normalized`).
  *
  * Timing: `onStep` stamps the clock after step 1 and after step T, so the window holds exactly T − 1
  * training steps and none of the work outside them (set-up, the measurements that `train` always

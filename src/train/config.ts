@@ -52,7 +52,7 @@ const SLOTS: readonly FamilySlot[] = [
   { key: 'model', family: MODELS, defaultKind: 'deep-linear', help: 'model kind' },
   { key: 'attack', family: ATTACKS, defaultKind: 'none', help: 'training perturbation' },
   { key: 'loss', family: LOSSES, defaultKind: 'exp', help: 'loss (summed over examples)' },
-  { key: 'schedule', family: SCHEDULES, defaultKind: 'loss-scaled', help: 'step-size schedule' },
+  { key: 'schedule', family: SCHEDULES, defaultKind: 'normalized', help: 'step-size schedule' },
 ];
 
 const selector = (slot: FamilySlot): Field => {
@@ -120,9 +120,10 @@ export interface TrainConfig {
   randomStart: boolean;
   clip: [number, number] | null;
   loss: 'exp' | 'logistic';
-  schedule: 'constant' | 'loss-scaled' | 'loss-based';
+  schedule: 'normalized' | 'constant' | 'loss-scaled' | 'loss-based';
   lr: number;
-  lrDecay: 'none' | 'sqrt' | null;
+  lrDecay: 'none' | 'sqrt' | 'inverse' | null;
+  lrDecaySteps: number;
   stepForm: 'sphere' | 'direct';
   steps: number;
   batchSize: number;

@@ -20,8 +20,8 @@ export function attackStepSizeOf(c: TrainConfig): number | null {
   return c.attackStepSize ?? (c.eps > 0 ? (DEFAULT_PGD_STEP_FACTOR * c.eps) / c.attackSteps : null);
 }
 
-/** η_t decay in force: the config's, else the schedule's default (sqrt for loss-scaled, none otherwise). */
-export function lrDecayOf(c: TrainConfig): 'none' | 'sqrt' {
+/** η_t decay in force: the config's, else the schedule's default (inverse for normalized, sqrt for loss-scaled, none otherwise). */
+export function lrDecayOf(c: TrainConfig): 'none' | 'sqrt' | 'inverse' {
   return scheduleOf(c).decay;
 }
 

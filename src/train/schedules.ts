@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { DescriptorFamily, type Field, type KindDescriptor } from '../kinds/descriptor.ts';
-import type { ScheduleConfig, ScheduleKind } from './schedule.ts';
+import { type ScheduleConfig, type ScheduleKind, type LrDecay, DEFAULT_DECAY_STEPS } from './schedule.ts';
 import type { LossKind } from '../losses/loss.ts';
 import { InputError } from '../errors.ts';
 
@@ -17,11 +17,18 @@ const lrField: Field = {
 };
 const lrDecayField: Field = {
   name: 'lrDecay',
-  schema: z.enum(['none', 'sqrt'], { error: 'must be none or sqrt' }).nullable().default(null),
-  help: 'η_t = η₀/√(t+1) (sqrt) or η₀ (none); null: sqrt for loss-scaled, none otherwise',
+  schema: z.enum(['none', 'sqrt', 'inverse'], { error: 'must be none, sqrt or inverse' }).nullable().default(null),
+  help: 'η_t = η₀/(1 + t/τ) (inverse), η₀/√(t+1) (sqrt) or η₀ (none); null: inverse for normalized, sqrt for loss-scaled, none otherwise',
   flag: 'string',
   placeholder: 'kind',
-  defaultText: 'sqrt for loss-scaled, else none',
+  defaultText: 'inverse for normalized, sqrt for loss-scaled, else none',
+};
+const lrDecayStepsField: Field = {
+  name: 'lrDecaySteps',
+  schema: z.number({ error: 'must be a number' }).gt(0, { error: 'must be > 0' }).refine(Number.isFinite, { error: 'must be finite' }).default(DEFAULT_DECAY_STEPS),
+  help: 'τ of the inverse decay η₀/(1 + t/τ), in steps',
+  flag: 'number',
+  placeholder: 'tau',
 };
 const stepFormField: Field = {
   name: 'stepForm',
@@ -34,7 +41,7 @@ const stepFormField: Field = {
 /** A step-size schedule kind (docs/THEORY.md §7). */
 export interface ScheduleDescriptor extends KindDescriptor {
   /** The η_t decay used when `lrDecay` is null. */
-  readonly defaultDecay: 'none' | 'sqrt';
+  readonly defaultDecay: LrDecay;
   /** Needs the full training loss at every step (loss-based compares losses between steps). */
   readonly needsFullBatch: boolean;
 }
@@ -43,28 +50,35 @@ export const SCHEDULES = new DescriptorFamily<ScheduleDescriptor>(
   'schedule',
   [
     {
+      kind: 'normalized',
+      summary: 'GD with step length η_t‖θ‖ along −∇L (θ/‖θ‖ turns ≈ η_t rad per step at any data scale or depth), η_t = η₀/(1 + t/τ); the default',
+      fields: { lr: lrField, decay: lrDecayField, decaySteps: lrDecayStepsField },
+      defaultDecay: 'inverse',
+      needsFullBatch: false,
+    },
+    {
       kind: 'constant',
       summary: 'plain GD θ ← θ − η∇L (stalls once the loss underflows, as GD does)',
-      fields: { lr: lrField, decay: lrDecayField },
+      fields: { lr: lrField, decay: lrDecayField, decaySteps: lrDecayStepsField },
       defaultDecay: 'none',
       needsFullBatch: false,
     },
     {
       kind: 'loss-scaled',
-      summary: 'GD with step η_t/L(θ), on the sphere θ = ρθ̂ (1/t rate; the default)',
-      fields: { lr: lrField, decay: lrDecayField, form: stepFormField },
+      summary: 'GD with step η_t/L(θ), on the sphere θ = ρθ̂ (its turn per step scales with the data and the depth)',
+      fields: { lr: lrField, decay: lrDecayField, decaySteps: lrDecayStepsField, form: stepFormField },
       defaultDecay: 'sqrt',
       needsFullBatch: false,
     },
     {
       kind: 'loss-based',
-      summary: "Lyu & Li's loss-based step with rollback (α ×2^(1/5) after a good step, ÷2^(1/10) and roll back after a bad one)",
+      summary: "Lyu & Li's loss-based step with rollback (α ×2^(1/5) after a good step, ÷2^(1/10) and roll back after a bad one; α capped so that ‖Δθ̂‖ ≤ 1)",
       fields: { lr: lrField, form: stepFormField },
       defaultDecay: 'none',
       needsFullBatch: true,
     },
   ],
-  [lrField, lrDecayField, stepFormField],
+  [lrField, lrDecayField, lrDecayStepsField, stepFormField],
 );
 
 /** The descriptor of a registered schedule; InputError naming `field` for an unknown one. */
@@ -74,10 +88,14 @@ export function scheduleDescriptor(kind: unknown, field = 'schedule'): ScheduleD
   return d;
 }
 
-/** The schedule of flat settings: the decay in force is the kind's default when `lrDecay` is null. */
-export function scheduleOf(s: { schedule: string; lr: number; lrDecay: 'none' | 'sqrt' | null; stepForm: 'sphere' | 'direct' }): ScheduleConfig {
+/**
+ * The schedule of flat settings: the decay in force is the kind's default when `lrDecay` is null;
+ * τ (`lrDecaySteps`) is kept only when the decay is `inverse` (the other decays do not read it).
+ */
+export function scheduleOf(s: { schedule: string; lr: number; lrDecay: LrDecay | null; lrDecaySteps?: number; stepForm: 'sphere' | 'direct' }): ScheduleConfig {
   const d = scheduleDescriptor(s.schedule);
-  return { kind: d.kind as ScheduleKind, lr: s.lr, decay: s.lrDecay ?? d.defaultDecay, form: s.stepForm };
+  const decay = s.lrDecay ?? d.defaultDecay;
+  return { kind: d.kind as ScheduleKind, lr: s.lr, decay, form: s.stepForm, ...(decay === 'inverse' ? { decaySteps: s.lrDecaySteps ?? DEFAULT_DECAY_STEPS } : {}) };
 }
 
 /** A loss kind (docs/THEORY.md §1): the margin loss summed over examples. */

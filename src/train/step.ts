@@ -7,8 +7,9 @@
  * One step at θ_t = ρ_t·θ̂_t, for the examples `batch` (all when null):
  *  1. δ_i = attack(θ̂_t) (scale invariance: δ(θ) = δ(θ̂)), held fixed (stop-gradient);
  *  2. unit margins m̂_k = margins of θ̂_t at x_i + δ_i; log L = log Σ ℓ(ρ_t^L m̂_k) and w = −∇L/L;
- *  3. the schedule's coefficient c_t; loss-based: roll back to the accepted point when L rose;
- *  4. θ̂ ← θ̂ + c_t Σ_k w_k ∇_θ m̂_k(θ̂), then log ρ += log‖θ̂‖ and θ̂ ← θ̂/‖θ̂‖.
+ *  3. g = Σ_k w_k ∇_θ m̂_k(θ̂) (loss-based: the accepted point's g when L rose: roll back), and the
+ *     schedule's coefficient c_t (which may depend on ‖g‖);
+ *  4. θ̂ ← θ̂ + c_t g, then log ρ += log‖θ̂‖ and θ̂ ← θ̂/‖θ̂‖.
  * Any NaN or ±∞ throws a `NonFiniteError` naming the quantity and the step.
  */
 import type { Model } from '../models/model.ts';
@@ -328,15 +329,15 @@ class StepCore implements Stepper {
     this.onMargins?.(t, mhat, count * g, logL, state.logRho);
     this.onPhase?.('margins');
 
-    const u = this.schedule.update(state.schedule, { t, logLoss: logL, logRho: state.logRho, order: L });
+    // Which gradient the step uses comes first (loss-based: the accepted point's after a rollback),
+    // since the coefficient may depend on its norm.
+    const rollback = this.schedule.rollsBack(state.schedule, t, logL);
     let from = thetaHat;
-    let logRho = state.logRho;
-    if (u.rollback) {
+    if (rollback) {
       // Bad step: restart from the last accepted point with the smaller α in the coefficient.
       const back = state.rollback!;
       from = back.thetaHat;
       grad.set(back.grad);
-      logRho = (u.state as { bestLogRho: number }).bestLogRho;
       if (out.rollback !== state.rollback) {
         out.rollback!.thetaHat.set(back.thetaHat);
         out.rollback!.grad.set(back.grad);
@@ -349,8 +350,13 @@ class StepCore implements Stepper {
         out.rollback.grad.set(grad);
       }
     }
+    let gg = 0;
+    for (let k = 0; k < P; k++) gg += grad[k] * grad[k];
+    const gradNorm = Math.sqrt(gg);
+    const u = this.schedule.update(state.schedule, { t, logLoss: logL, logRho: state.logRho, order: L, gradNorm });
+    let logRho = u.rollback ? (u.state as { bestLogRho: number }).bestLogRho : state.logRho;
     const c = u.coefficient;
-    if (!Number.isFinite(c)) throw new NonFiniteError('step size', t, `coefficient ${c}; log‖θ‖ = ${logRho}`);
+    if (!Number.isFinite(c)) throw new NonFiniteError('step size', t, `coefficient ${c}; log‖θ‖ = ${logRho}; ‖g‖ = ${gradNorm}`);
     const next = out.thetaHat;
     let ss = 0;
     for (let k = 0; k < P; k++) {

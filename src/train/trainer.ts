@@ -5,7 +5,7 @@ import { Rng } from '../linalg/rng.ts';
 import { InputError } from '../errors.ts';
 import { type LossKind, smoothedMargin } from '../losses/loss.ts';
 import { Measurer, type Measurement, type KktOption } from '../metrics/measure.ts';
-import type { ScheduleConfig, LossBasedScheduleState } from './schedule.ts';
+import { type ScheduleConfig, type LossBasedScheduleState, DEFAULT_DECAY_STEPS } from './schedule.ts';
 import { type RecordSpec, DEFAULT_RECORD, recordSteps } from './record.ts';
 import { type MutableTrainState, type Stepper, EpochBatches, createStepper, checkModelFitsData, runStreams } from './step.ts';
 
@@ -288,6 +288,8 @@ export class TrainingRun {
       'schedule.lr': schedule.lr,
       'schedule.decay': schedule.decay,
       'schedule.form': schedule.form,
+      // Only where it applies, so that checkpoints of runs without the inverse decay keep their fingerprint.
+      ...(schedule.decay === 'inverse' ? { 'schedule.decaySteps': schedule.decaySteps ?? DEFAULT_DECAY_STEPS } : {}),
       steps: opts.steps,
       batchSize: this.batch,
       seed: opts.seed,

@@ -31,7 +31,7 @@ function cli(args: string[]): { code: number; stdout: string; stderr: string } {
 /** Every key of the TrainConfig type; `satisfies` makes a missing or extra key a compile error. */
 const CONFIG_KEYS = {
   data: 1, model: 1, depth: 1, width: 1, leak: 1, inputShape: 1, conv: 1, dense: 1, attack: 1, p: 1, eps: 1, attackSteps: 1, attackStepSize: 1,
-  randomStart: 1, clip: 1, loss: 1, schedule: 1, lr: 1, lrDecay: 1, stepForm: 1, steps: 1, batchSize: 1, initScale: 1, seed: 1, reference: 1,
+  randomStart: 1, clip: 1, loss: 1, schedule: 1, lr: 1, lrDecay: 1, lrDecaySteps: 1, stepForm: 1, steps: 1, batchSize: 1, initScale: 1, seed: 1, reference: 1,
   kkt: 1, evalEps: 1, evalSteps: 1, evalRestarts: 1, evalData: 1, allowInseparable: 1, record: 1,
 } satisfies Record<keyof TrainConfig, 1>;
 
