@@ -32,7 +32,7 @@ import { nnlsGram } from '../metrics/kkt.ts';
 import { directionError } from '../metrics/direction.ts';
 import type { KktResiduals, SolverResult } from './types.ts';
 import { ConeProgram, addNormEpigraph, conicInfeasible, conicSolved, emptyResult, signedExamples, solveConic, unit } from './svm-q.ts';
-import { CsrBuilder, solveWithHighs } from './svm.ts';
+import { CsrBuilder, solveWithGlpk, solveWithHighs, type SvmLpSolver } from './svm.ts';
 import { robustThreshold } from './threshold.ts';
 import { MODELS } from '../models/registry.ts';
 
@@ -409,7 +409,73 @@ async function weightedScs(Z: Float64Array, n: number, d: number, T: PredictorTr
 }
 
 // ---------------------------------------------------------------------------------------------
-// Second method for L = 2: cutting planes on HiGHS
+// The linear case (diagonal, q ∈ {1, ∞} or ε = 0) as an exact LP on HiGHS
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Whether the weighted convex problem min Σ_k w_k|c_k| s.t. z_i·β − ε‖β‖_q ≥ 1 is a linear program:
+ * the diagonal architecture (c = β, real moduli) with q ∈ {1, ∞} (p ∈ {∞, 1}) or ε = 0. The
+ * convolutional one is not (|c_k| are complex moduli: second-order cones), nor q = 2 at ε > 0.
+ */
+export function isLinearCase(architecture: InterpolationArchitecture, q: number, eps: number): boolean {
+  return architecture === 'diagonal' && (eps === 0 || q === 1 || q === Infinity);
+}
+
+/**
+ * min Σ_j w_j|β_j| s.t. z_i·β − ε‖β‖_q ≥ 1 (diagonal; q ∈ {1, ∞} or ε = 0), w_j > 0, as the LP
+ *
+ *   min Σ_j w_j(β⁺_j + β⁻_j)  over β⁺, β⁻ ≥ 0 (β = β⁺ − β⁻), with
+ *   q = ∞:  z_i·(β⁺ − β⁻) − εs ≥ 1,  s − β⁺_j − β⁻_j ≥ 0 (s ≥ 0, the epigraph of ‖β‖_∞);
+ *   q = 1:  z_i·(β⁺ − β⁻) − ε Σ_j(β⁺_j + β⁻_j) ≥ 1 (the split itself is the epigraph of ‖β‖₁);
+ *   ε = 0:  z_i·(β⁺ − β⁻) ≥ 1,
+ *
+ * solved by HiGHS's simplex. Exact: any feasible point gives a β feasible for (C3) (β⁺_j + β⁻_j ≥ |β_j|
+ * only loosens the constraint on the norm) with Σw|β| ≤ its cost, and every β gives a split with
+ * equality; at an optimum β⁺_j β⁻_j = 0, since lowering both by their minimum lowers the cost (w_j > 0)
+ * and keeps every row feasible. The row duals of the margin rows are the LP multipliers λ ≥ 0, with
+ * Σλ_i equal to the optimal value (strong duality: the margin rows are the only ones with a nonzero
+ * bound); the note reports the relative difference.
+ */
+async function weightedLp(Z: Float64Array, n: number, d: number, q: number, eps: number, w: Float64Array): Promise<ConvexOutcome> {
+  const useS = eps > 0 && q === Infinity;
+  const numCols = 2 * d + (useS ? 1 : 0);
+  const sCol = 2 * d;
+  const b = new CsrBuilder();
+  for (let i = 0; i < n; i++) {
+    const l1 = eps > 0 && q === 1 ? eps : 0;
+    for (let j = 0; j < d; j++) b.add(j, Z[i * d + j] - l1);
+    for (let j = 0; j < d; j++) b.add(d + j, -Z[i * d + j] - l1);
+    if (useS) b.add(sCol, -eps);
+    b.endRow(1);
+  }
+  if (useS) {
+    for (let j = 0; j < d; j++) {
+      b.add(sCol, 1);
+      b.add(j, -1);
+      b.add(d + j, -1);
+      b.endRow(0);
+    }
+  }
+  const cost = new Float64Array(numCols);
+  for (let j = 0; j < d; j++) cost[j] = cost[d + j] = w[j];
+  const out = await solveWithHighs(b.toProgram(numCols, cost, new Float64Array(numCols)));
+  if (out.status === 'infeasible') return { ok: false, status: 'not-separable', message: `HiGHS: the LP is infeasible (${out.detail})` };
+  if (out.status !== 'optimal' || out.x === null || out.rowDual === null) return { ok: false, status: 'failed', message: `HiGHS stopped without an optimum (${out.detail})` };
+  const x = out.x;
+  const beta = new Float64Array(d);
+  let value = 0;
+  for (let j = 0; j < d; j++) {
+    beta[j] = x[j] - x[d + j];
+    value += w[j] * (x[j] + x[d + j]);
+  }
+  let dualValue = 0;
+  for (let i = 0; i < n; i++) dualValue += out.rowDual[i];
+  const gap = Math.abs(dualValue - value) / Math.max(value, 1e-300);
+  return { ok: true, beta, iterations: 1, note: `HiGHS LP (simplex, ${n + (useS ? d : 0)} rows × ${numCols} columns): value ${value.toPrecision(12)}, Σλ_i of its duals ${gap.toExponential(1)} (relative) from it` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Second method for L = 2: cutting planes on HiGHS (one exact LP on GLPK in the linear case)
 // ---------------------------------------------------------------------------------------------
 
 /** The cross-check's answer. */
@@ -431,9 +497,21 @@ export interface CuttingPlaneResult {
  * set of tangent cuts (8 initial directions per complex modulus, ±e_j for the ℓ2 ball), every violated
  * cone cut at each LP's solution, until the certified gap between the LP value (a lower bound) and a
  * feasible rescaling of its solution (an upper bound) is ≤ 1e-9, relative.
- * Independent of SCS: a different algorithm in a different library.
+ * Independent of SCS: a different algorithm in a different library. In the linear case
+ * ({@link isLinearCase}) every row is exact and the first LP is (C3) itself: with `lpSolver: 'glpk'`
+ * it is then the cross-check of the HiGHS LP ({@link weightedLp}) — a different library and a
+ * different formulation (free u, scale-free, moduli as t_k ≥ ±u_k, ‖u‖₁ with auxiliaries).
  */
-export async function interpolationNormCuttingPlane(data: Dataset, architecture: InterpolationArchitecture, p: number, eps: number, maxIterations = 400): Promise<CuttingPlaneResult> {
+export async function interpolationNormCuttingPlane(
+  data: Dataset,
+  architecture: InterpolationArchitecture,
+  p: number,
+  eps: number,
+  options: { readonly maxIterations?: number; readonly lpSolver?: SvmLpSolver } = {},
+): Promise<CuttingPlaneResult> {
+  const maxIterations = options.maxIterations ?? 400;
+  const lpSolver = options.lpSolver ?? 'highs';
+  const lpName = lpSolver === 'highs' ? 'HiGHS' : 'GLPK';
   const ex = signedExamples(data);
   if (!ex.ok) return { ok: false, message: ex.message, beta: null, objective: NaN, lowerBound: NaN, iterations: 0 };
   const { Z, n, d } = ex;
@@ -510,11 +588,12 @@ export async function interpolationNormCuttingPlane(data: Dataset, architecture:
       for (const [col, v] of row.terms) b.add(col, v);
       b.endRow(row.lower);
     }
-    const out = await solveWithHighs(b.toProgram(numCols, cost, colLower));
-    if (out.status !== 'optimal' || out.x === null) return { ok: false, message: `HiGHS: ${out.detail} at cutting-plane iteration ${it}`, beta: null, objective: NaN, lowerBound, iterations: it };
+    const lp = b.toProgram(numCols, cost, colLower);
+    const out = lpSolver === 'highs' ? await solveWithHighs(lp) : await solveWithGlpk(lp);
+    if (out.status !== 'optimal' || out.x === null) return { ok: false, message: `${lpName}: ${out.detail} at cutting-plane iteration ${it}`, beta: null, objective: NaN, lowerBound, iterations: it };
     const x = out.x;
     const gamma = x[gCol];
-    if (!(gamma > 0)) return { ok: false, message: `HiGHS: max γ = ${gamma} ≤ 0 (not separable at this ε)`, beta: null, objective: NaN, lowerBound, iterations: it };
+    if (!(gamma > 0)) return { ok: false, message: `${lpName}: max γ = ${gamma} ≤ 0 (not separable at this ε)`, beta: null, objective: NaN, lowerBound, iterations: it };
     lowerBound = 1 / gamma;
     const u = x.slice(0, d);
     const c = applyTransform(T, u);
@@ -540,7 +619,7 @@ export async function interpolationNormCuttingPlane(data: Dataset, architecture:
       const beta = u.map((v) => v / m);
       const objective = interpolationNorm(T, 2, beta);
       if (worst <= 1e-12 || objective - lowerBound <= 1e-9 * objective) {
-        return { ok: true, message: `HiGHS cutting planes: ${it} LPs, ${rows.length} rows, certified gap ${((objective - lowerBound) / objective).toExponential(1)}`, beta, objective, lowerBound, iterations: it };
+        return { ok: true, message: `${lpName} cutting planes: ${it} LP${it === 1 ? '' : 's'}, ${rows.length} rows, certified gap ${((objective - lowerBound) / objective).toExponential(1)}`, beta, objective, lowerBound, iterations: it };
       }
     }
   }
@@ -606,6 +685,14 @@ export const C3_KKT_TOLERANCE = 1e-5;
  * ≤ 1e-8 on a 100 × 20 set, where SCS's own accuracy is the limit; HiGHS certifies ≤ 1e-9).
  */
 export const C3_CROSS_CHECK_TOLERANCE = 1e-6;
+/**
+ * Largest relative objective gap accepted between the HiGHS LP and the GLPK LP in the linear case
+ * ({@link isLinearCase}). Both return simplex vertices, solved from their bases: they differ by
+ * rounding times the basis's conditioning, and by GLPK's feasibility tolerance (1e-7, relative) where
+ * it accepts a slightly infeasible basis — the objectives compared are those of exactly feasible
+ * rescalings, so either way the gap is a true difference of two upper bounds.
+ */
+export const C3_LP_CROSS_CHECK_TOLERANCE = 1e-9;
 
 const IRL1_MAX_STEPS = 50;
 /** IRL1 stops once the iterate with its small coordinates zeroed has a KKT residual below this. */
@@ -667,7 +754,9 @@ export async function interpolationNormSolve(data: Dataset, options: Interpolati
   const numStarts = options.starts ?? 8;
   if (!Number.isInteger(numStarts) || numStarts < 1) throw new InputError(`invalid starts ${String(numStarts)}: must be an integer ≥ 1`, 'starts');
   const q = dualExponent(p);
-  const solverName = depth === 2 ? 'scs' : 'scs-irl1';
+  const linear = isLinearCase(architecture, q, eps);
+  const method = linear ? 'highs' : 'scs';
+  const solverName = depth === 2 ? method : `${method}-irl1`;
   const extra = { p, q, eps, architecture, depth, local: [] as LocalSolution[] };
   const fail = (status: SolverResult['status'], message: string): InterpolationNormResult => ({ ...emptyResult('interpolation-norm', status, message, solverName), ...extra });
   const ex = signedExamples(data);
@@ -684,6 +773,7 @@ export async function interpolationNormSolve(data: Dataset, options: Interpolati
   }
   const T = predictorTransform(architecture, d);
   const r = 2 / depth;
+  const convex = (w: Float64Array): Promise<ConvexOutcome> => (linear ? weightedLp(Z, n, d, q, eps, w) : weightedScs(Z, n, d, T, q, eps, w));
   const found: LocalSolution[] = [];
   const add = (raw: Float64Array, start: number, iterations: number): void => {
     // The numerical solvers leave the zeros of a sparse solution at ~1e−10 (relative); the weighted
@@ -721,7 +811,7 @@ export async function interpolationNormSolve(data: Dataset, options: Interpolati
   };
   let firstNote = '';
   if (depth === 2) {
-    const out = await weightedScs(Z, n, d, T, q, eps, new Float64Array(d).fill(1));
+    const out = await convex(new Float64Array(d).fill(1));
     if (!out.ok) return fail('failed', out.status === 'not-separable' ? `${out.message} although ε = ${eps} < γ_q* = ${gammaQ}: ε is too close to γ_q* for the solver` : out.message);
     firstNote = out.note;
     add(out.beta, 0, 1);
@@ -748,11 +838,11 @@ export async function interpolationNormSolve(data: Dataset, options: Interpolati
       let delta = NaN;
       let steps = 0;
       for (; steps < IRL1_MAX_STEPS; steps++) {
-        // Normalize the weights (max 1): the problem's scale-free form is unchanged, SCS's scaling is better.
+        // Normalize the weights (max 1): the problem's scale-free form is unchanged, the solvers' scaling is better.
         let wmax = 0;
         for (const v of w) wmax = Math.max(wmax, v);
         for (let k = 0; k < d; k++) w[k] /= wmax;
-        const out = await weightedScs(Z, n, d, T, q, eps, w);
+        const out = await convex(w);
         if (!out.ok) {
           if (s === 0) return fail('failed', `IRL1 step ${steps + 1}: ${out.message}`);
           break;
@@ -798,18 +888,21 @@ export async function interpolationNormSolve(data: Dataset, options: Interpolati
     notes.push(`best KKT residual ${Math.max(best.kkt.stationarity, best.kkt.complementarity).toExponential(2)} above ${C3_KKT_TOLERANCE}`);
   }
   if (depth === 2 && !options.skipCrossCheck && (q === 1 || q === 2 || q === Infinity || eps === 0)) {
-    const cp = await interpolationNormCuttingPlane(data, architecture, p, eps);
+    // The linear case: the same problem in another formulation on GLPK (exact, one LP); otherwise
+    // Kelley cutting planes on HiGHS against SCS.
+    const cp = await interpolationNormCuttingPlane(data, architecture, p, eps, { lpSolver: linear ? 'glpk' : 'highs' });
+    const tolerance = linear ? C3_LP_CROSS_CHECK_TOLERANCE : C3_CROSS_CHECK_TOLERANCE;
     if (!cp.ok || cp.beta === null) {
       result.status = 'failed';
       notes.push(`cross-check failed: ${cp.message}`);
     } else {
       const gap = Math.abs(cp.objective - best.objective) / best.objective;
       const dirGap = Math.sqrt(2 * oneMinusCos(cp.beta, best.direction));
-      result.crossCheck = { solver: 'highs-cutting-plane', objective: cp.objective, lowerBound: cp.lowerBound, relativeObjectiveGap: gap, directionGap: dirGap, message: cp.message };
+      result.crossCheck = { solver: linear ? 'glpk-lp' : 'highs-cutting-plane', objective: cp.objective, lowerBound: cp.lowerBound, relativeObjectiveGap: gap, directionGap: dirGap, message: cp.message };
       notes.push(`cross-check (${cp.message}): objective gap ${gap.toExponential(2)}, direction gap ${dirGap.toExponential(2)}`);
-      if (!(gap <= C3_CROSS_CHECK_TOLERANCE)) {
+      if (!(gap <= tolerance)) {
         result.status = 'failed';
-        notes.push(`objective gap above ${C3_CROSS_CHECK_TOLERANCE}: the two solvers disagree`);
+        notes.push(`objective gap above ${tolerance}: the two solvers disagree`);
       }
     }
   }
