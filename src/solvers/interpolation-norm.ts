@@ -625,7 +625,10 @@ export async function interpolationNormCuttingPlane(
       const beta = u.map((v) => v / m);
       const objective = interpolationNorm(T, 2, beta);
       if (worst <= 1e-12 || objective - lowerBound <= 1e-9 * objective) {
-        return { ok: true, message: `${lpName} cutting planes: ${it} LP${it === 1 ? '' : 's'}, ${rows.length} rows, certified gap ${((objective - lowerBound) / objective).toExponential(1)}`, beta, objective, lowerBound, iterations: it };
+        // With no cone rows (the linear case) the first LP is exact: no cutting planes.
+        const exact = complexK.length === 0 && !(useNorm && q === 2);
+        const what = exact ? `${lpName} LP (scale-free form, exact)` : `${lpName} cutting planes: ${it} LP${it === 1 ? '' : 's'}`;
+        return { ok: true, message: `${what}, ${rows.length} rows, certified gap ${((objective - lowerBound) / objective).toExponential(1)}`, beta, objective, lowerBound, iterations: it };
       }
     }
   }
