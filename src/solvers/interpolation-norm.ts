@@ -9,17 +9,23 @@
  * ‖c‖_r = (Σ_k |c_k|^r)^{1/r}. Both are N(β) = ‖Tβ‖_{2/L} for a unitary T (identity or F): we work in
  * the coordinates c = Tβ throughout.
  *
- *  - L = 2: N is a norm and (C3) is convex: an ℓ1-type problem (an LP for q ∈ {1, ∞} and diagonal
- *    T, a second-order-cone problem otherwise). Solved by SCS in the scale-free form
- *    max γ s.t. z_i·u − ε‖u‖_q ≥ γ, N(u) ≤ 1 (β = u/γ, N(β) = 1/γ), and cross-checked by a second,
- *    unrelated method: Kelley cutting planes on HiGHS's simplex (exact linear rows where the problem
- *    is linear, tangent cuts for the cones).
+ *  - L = 2: N is a norm and (C3) is convex: an ℓ1-type problem.
+ *     - The linear case ({@link isLinearCase}: diagonal T with q ∈ {1, ∞}, or ε = 0) is an LP, solved
+ *       exactly by HiGHS's simplex with β = β⁺ − β⁻ ({@link weightedLp}) and cross-checked by GLPK on
+ *       the scale-free formulation below (another library, another formulation).
+ *     - Otherwise (conv: complex moduli; q = 2 at ε > 0) a second-order-cone problem, solved by SCS
+ *       in the scale-free form max γ s.t. z_i·u − ε‖u‖_q ≥ γ, N(u) ≤ 1 (β = u/γ, N(β) = 1/γ), and
+ *       cross-checked by a second, unrelated method: Kelley cutting planes on HiGHS's simplex (exact
+ *       linear rows where the problem is linear, tangent cuts for the cones).
+ *    SCS was the only method before: on diagonal LPs of 150 × 30 it can stall at its iteration limit
+ *    (synthetic seed 2, p = ∞: 200 000 iterations, ~6 s, `failed`), which the simplex does not.
  *  - L ≥ 3: N is a quasi-norm (2/L < 1) and (C3) is non-convex with several KKT points. Local
  *    solutions by iteratively reweighted ℓ1-type problems (IRL1: min Σ_k w_k|c_k| with
  *    w_k = (|c_k| + δ)^{2/L − 1}, δ ↓), each a majorize–minimize step of Σ|c_k|^{2/L}, from several
  *    starts (the first from uniform weights, i.e. the L = 2 solution; odd ones from weights that make
  *    one coordinate cheap, cycling through the coordinates, which finds sparse solutions; even ones
- *    from the weights of a seeded random point). Every local solution is reported with its predictor-space KKT residual; the best
+ *    from the weights of a seeded random point); each step is the LP on HiGHS in the linear case,
+ *    else SCS. Every local solution is reported with its predictor-space KKT residual; the best
  *    (smallest N) is marked. Global optimality is not certified.
  *
  * {@link predictorKkt} is the KKT residual of (C3) at any β — a solver's or a trained network's.
@@ -32,7 +38,7 @@ import { nnlsGram } from '../metrics/kkt.ts';
 import { directionError } from '../metrics/direction.ts';
 import type { KktResiduals, SolverResult } from './types.ts';
 import { ConeProgram, addNormEpigraph, conicInfeasible, conicSolved, emptyResult, signedExamples, solveConic, unit } from './svm-q.ts';
-import { CsrBuilder, solveWithHighs } from './svm.ts';
+import { CsrBuilder, solveWithGlpk, solveWithHighs, type SvmLpSolver } from './svm.ts';
 import { robustThreshold } from './threshold.ts';
 import { MODELS } from '../models/registry.ts';
 
@@ -409,7 +415,73 @@ async function weightedScs(Z: Float64Array, n: number, d: number, T: PredictorTr
 }
 
 // ---------------------------------------------------------------------------------------------
-// Second method for L = 2: cutting planes on HiGHS
+// The linear case (diagonal, q ∈ {1, ∞} or ε = 0) as an exact LP on HiGHS
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Whether the weighted convex problem min Σ_k w_k|c_k| s.t. z_i·β − ε‖β‖_q ≥ 1 is a linear program:
+ * the diagonal architecture (c = β, real moduli) with q ∈ {1, ∞} (p ∈ {∞, 1}) or ε = 0. The
+ * convolutional one is not (|c_k| are complex moduli: second-order cones), nor q = 2 at ε > 0.
+ */
+export function isLinearCase(architecture: InterpolationArchitecture, q: number, eps: number): boolean {
+  return architecture === 'diagonal' && (eps === 0 || q === 1 || q === Infinity);
+}
+
+/**
+ * min Σ_j w_j|β_j| s.t. z_i·β − ε‖β‖_q ≥ 1 (diagonal; q ∈ {1, ∞} or ε = 0), w_j > 0, as the LP
+ *
+ *   min Σ_j w_j(β⁺_j + β⁻_j)  over β⁺, β⁻ ≥ 0 (β = β⁺ − β⁻), with
+ *   q = ∞:  z_i·(β⁺ − β⁻) − εs ≥ 1,  s − β⁺_j − β⁻_j ≥ 0 (s ≥ 0, the epigraph of ‖β‖_∞);
+ *   q = 1:  z_i·(β⁺ − β⁻) − ε Σ_j(β⁺_j + β⁻_j) ≥ 1 (the split itself is the epigraph of ‖β‖₁);
+ *   ε = 0:  z_i·(β⁺ − β⁻) ≥ 1,
+ *
+ * solved by HiGHS's simplex. Exact: any feasible point gives a β feasible for (C3) (β⁺_j + β⁻_j ≥ |β_j|
+ * only loosens the constraint on the norm) with Σw|β| ≤ its cost, and every β gives a split with
+ * equality; at an optimum β⁺_j β⁻_j = 0, since lowering both by their minimum lowers the cost (w_j > 0)
+ * and keeps every row feasible. The row duals of the margin rows are the LP multipliers λ ≥ 0, with
+ * Σλ_i equal to the optimal value (strong duality: the margin rows are the only ones with a nonzero
+ * bound); the note reports the relative difference.
+ */
+async function weightedLp(Z: Float64Array, n: number, d: number, q: number, eps: number, w: Float64Array): Promise<ConvexOutcome> {
+  const useS = eps > 0 && q === Infinity;
+  const numCols = 2 * d + (useS ? 1 : 0);
+  const sCol = 2 * d;
+  const b = new CsrBuilder();
+  for (let i = 0; i < n; i++) {
+    const l1 = eps > 0 && q === 1 ? eps : 0;
+    for (let j = 0; j < d; j++) b.add(j, Z[i * d + j] - l1);
+    for (let j = 0; j < d; j++) b.add(d + j, -Z[i * d + j] - l1);
+    if (useS) b.add(sCol, -eps);
+    b.endRow(1);
+  }
+  if (useS) {
+    for (let j = 0; j < d; j++) {
+      b.add(sCol, 1);
+      b.add(j, -1);
+      b.add(d + j, -1);
+      b.endRow(0);
+    }
+  }
+  const cost = new Float64Array(numCols);
+  for (let j = 0; j < d; j++) cost[j] = cost[d + j] = w[j];
+  const out = await solveWithHighs(b.toProgram(numCols, cost, new Float64Array(numCols)));
+  if (out.status === 'infeasible') return { ok: false, status: 'not-separable', message: `HiGHS: the LP is infeasible (${out.detail})` };
+  if (out.status !== 'optimal' || out.x === null || out.rowDual === null) return { ok: false, status: 'failed', message: `HiGHS stopped without an optimum (${out.detail})` };
+  const x = out.x;
+  const beta = new Float64Array(d);
+  let value = 0;
+  for (let j = 0; j < d; j++) {
+    beta[j] = x[j] - x[d + j];
+    value += w[j] * (x[j] + x[d + j]);
+  }
+  let dualValue = 0;
+  for (let i = 0; i < n; i++) dualValue += out.rowDual[i];
+  const gap = Math.abs(dualValue - value) / Math.max(value, 1e-300);
+  return { ok: true, beta, iterations: 1, note: `HiGHS LP (simplex, ${n + (useS ? d : 0)} rows × ${numCols} columns): value ${value.toPrecision(12)}, Σλ_i of its duals ${gap.toExponential(1)} (relative) from it` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Second method for L = 2: cutting planes on HiGHS (one exact LP on GLPK in the linear case)
 // ---------------------------------------------------------------------------------------------
 
 /** The cross-check's answer. */
@@ -431,9 +503,21 @@ export interface CuttingPlaneResult {
  * set of tangent cuts (8 initial directions per complex modulus, ±e_j for the ℓ2 ball), every violated
  * cone cut at each LP's solution, until the certified gap between the LP value (a lower bound) and a
  * feasible rescaling of its solution (an upper bound) is ≤ 1e-9, relative.
- * Independent of SCS: a different algorithm in a different library.
+ * Independent of SCS: a different algorithm in a different library. In the linear case
+ * ({@link isLinearCase}) every row is exact and the first LP is (C3) itself: with `lpSolver: 'glpk'`
+ * it is then the cross-check of the HiGHS LP ({@link weightedLp}) — a different library and a
+ * different formulation (free u, scale-free, moduli as t_k ≥ ±u_k, ‖u‖₁ with auxiliaries).
  */
-export async function interpolationNormCuttingPlane(data: Dataset, architecture: InterpolationArchitecture, p: number, eps: number, maxIterations = 400): Promise<CuttingPlaneResult> {
+export async function interpolationNormCuttingPlane(
+  data: Dataset,
+  architecture: InterpolationArchitecture,
+  p: number,
+  eps: number,
+  options: { readonly maxIterations?: number; readonly lpSolver?: SvmLpSolver } = {},
+): Promise<CuttingPlaneResult> {
+  const maxIterations = options.maxIterations ?? 400;
+  const lpSolver = options.lpSolver ?? 'highs';
+  const lpName = lpSolver === 'highs' ? 'HiGHS' : 'GLPK';
   const ex = signedExamples(data);
   if (!ex.ok) return { ok: false, message: ex.message, beta: null, objective: NaN, lowerBound: NaN, iterations: 0 };
   const { Z, n, d } = ex;
@@ -510,11 +594,12 @@ export async function interpolationNormCuttingPlane(data: Dataset, architecture:
       for (const [col, v] of row.terms) b.add(col, v);
       b.endRow(row.lower);
     }
-    const out = await solveWithHighs(b.toProgram(numCols, cost, colLower));
-    if (out.status !== 'optimal' || out.x === null) return { ok: false, message: `HiGHS: ${out.detail} at cutting-plane iteration ${it}`, beta: null, objective: NaN, lowerBound, iterations: it };
+    const lp = b.toProgram(numCols, cost, colLower);
+    const out = lpSolver === 'highs' ? await solveWithHighs(lp) : await solveWithGlpk(lp);
+    if (out.status !== 'optimal' || out.x === null) return { ok: false, message: `${lpName}: ${out.detail} at cutting-plane iteration ${it}`, beta: null, objective: NaN, lowerBound, iterations: it };
     const x = out.x;
     const gamma = x[gCol];
-    if (!(gamma > 0)) return { ok: false, message: `HiGHS: max γ = ${gamma} ≤ 0 (not separable at this ε)`, beta: null, objective: NaN, lowerBound, iterations: it };
+    if (!(gamma > 0)) return { ok: false, message: `${lpName}: max γ = ${gamma} ≤ 0 (not separable at this ε)`, beta: null, objective: NaN, lowerBound, iterations: it };
     lowerBound = 1 / gamma;
     const u = x.slice(0, d);
     const c = applyTransform(T, u);
@@ -540,7 +625,10 @@ export async function interpolationNormCuttingPlane(data: Dataset, architecture:
       const beta = u.map((v) => v / m);
       const objective = interpolationNorm(T, 2, beta);
       if (worst <= 1e-12 || objective - lowerBound <= 1e-9 * objective) {
-        return { ok: true, message: `HiGHS cutting planes: ${it} LPs, ${rows.length} rows, certified gap ${((objective - lowerBound) / objective).toExponential(1)}`, beta, objective, lowerBound, iterations: it };
+        // With no cone rows (the linear case) the first LP is exact: no cutting planes.
+        const exact = complexK.length === 0 && !(useNorm && q === 2);
+        const what = exact ? `${lpName} LP (scale-free form, exact)` : `${lpName} cutting planes: ${it} LP${it === 1 ? '' : 's'}`;
+        return { ok: true, message: `${what}, ${rows.length} rows, certified gap ${((objective - lowerBound) / objective).toExponential(1)}`, beta, objective, lowerBound, iterations: it };
       }
     }
   }
@@ -581,7 +669,7 @@ export interface InterpolationNormOptions {
   readonly seed?: number;
   /** γ_q* when the caller has it (an ε-sweep computes it once). */
   readonly gammaQ?: number;
-  /** L = 2: skip the HiGHS cross-check (default false). */
+  /** L = 2: skip the cross-check (GLPK or HiGHS cutting planes; default false). */
   readonly skipCrossCheck?: boolean;
 }
 
@@ -591,13 +679,17 @@ export interface InterpolationNormResult extends SolverResult {
   depth: number;
   /** Distinct local solutions, best (smallest N) first. Empty unless a solution was found. */
   local: LocalSolution[];
-  /** L = 2: the HiGHS cutting-plane solution and its agreement with SCS. */
+  /**
+   * L = 2: the second method's solution and its agreement with the first — `glpk-lp` (the linear
+   * case: GLPK against the HiGHS LP) or `highs-cutting-plane` (otherwise: against SCS).
+   */
   crossCheck?: { solver: string; objective: number; lowerBound: number; relativeObjectiveGap: number; directionGap: number; message: string };
 }
 
 /**
  * Tolerance on the predictor-space KKT residual (stationarity and complementarity) of a returned
- * local solution. The SCS answers reach ~1e-9 (S2) to ~3e-8 (n = 100, d = 20) at L = 2; IRL1's fixed
+ * local solution. The SCS answers reach ~1e-9 (S2) to ~3e-8 (n = 100, d = 20) at L = 2, the HiGHS
+ * vertices ~1e-8 at n = 150, d = 30 (the residual's own accuracy at ~20 kinks); IRL1's fixed
  * points are KKT points up to its final smoothing δ and SCS's accuracy (~3e-6 for conv, d = 20).
  */
 export const C3_KKT_TOLERANCE = 1e-5;
@@ -606,6 +698,15 @@ export const C3_KKT_TOLERANCE = 1e-5;
  * ≤ 1e-8 on a 100 × 20 set, where SCS's own accuracy is the limit; HiGHS certifies ≤ 1e-9).
  */
 export const C3_CROSS_CHECK_TOLERANCE = 1e-6;
+/**
+ * Largest relative objective gap accepted between the HiGHS LP and the GLPK LP in the linear case
+ * ({@link isLinearCase}). Both return simplex vertices, solved from their bases: they differ by
+ * rounding times the basis's conditioning, and by GLPK's feasibility tolerance (1e-7, relative) where
+ * it accepts a slightly infeasible basis — the objectives compared are those of exactly feasible
+ * rescalings, so either way the gap is a true difference of two upper bounds. Measured: ≤ 7e-13 on
+ * 150 × 30 synthetic sets (seeds 1–3, p ∈ {∞, 1}, ε ∈ {0, ¼, ½, ¾, 9⁄10}·γ_q*) and on the committed fixtures.
+ */
+export const C3_LP_CROSS_CHECK_TOLERANCE = 1e-9;
 
 const IRL1_MAX_STEPS = 50;
 /** IRL1 stops once the iterate with its small coordinates zeroed has a KKT residual below this. */
@@ -647,8 +748,10 @@ const oneMinusCos = (a: ArrayLike<number>, b: ArrayLike<number>): number => dire
 
 /**
  * Solve (C3) — see the module comment. Statuses: 'eps-too-large' for ε ≥ γ_q*, 'not-separable',
- * 'degenerate' (zero example), 'failed' (a solver failed, the L = 2 cross-check disagreed, or no local
+ * 'degenerate' (zero example), 'failed' (a solver failed, the L = 2 cross-check disagreed beyond
+ * {@link C3_LP_CROSS_CHECK_TOLERANCE} (linear case) or {@link C3_CROSS_CHECK_TOLERANCE}, or no local
  * solution met {@link C3_KKT_TOLERANCE}). 'optimal' at L ≥ 3 means "best local KKT point found".
+ * `solver`: 'highs' or 'scs' at L = 2, 'highs-irl1' or 'scs-irl1' at L ≥ 3 (the linear case or not).
  *
  * Result fields: `beta` = the best β (min_i g_i = 1), `direction`, `margin` = Γ* = 1/N(β),
  * `multipliers` of the predictor-space KKT check, `kkt` = its residuals (primal, complementarity,
@@ -667,7 +770,9 @@ export async function interpolationNormSolve(data: Dataset, options: Interpolati
   const numStarts = options.starts ?? 8;
   if (!Number.isInteger(numStarts) || numStarts < 1) throw new InputError(`invalid starts ${String(numStarts)}: must be an integer ≥ 1`, 'starts');
   const q = dualExponent(p);
-  const solverName = depth === 2 ? 'scs' : 'scs-irl1';
+  const linear = isLinearCase(architecture, q, eps);
+  const method = linear ? 'highs' : 'scs';
+  const solverName = depth === 2 ? method : `${method}-irl1`;
   const extra = { p, q, eps, architecture, depth, local: [] as LocalSolution[] };
   const fail = (status: SolverResult['status'], message: string): InterpolationNormResult => ({ ...emptyResult('interpolation-norm', status, message, solverName), ...extra });
   const ex = signedExamples(data);
@@ -684,6 +789,7 @@ export async function interpolationNormSolve(data: Dataset, options: Interpolati
   }
   const T = predictorTransform(architecture, d);
   const r = 2 / depth;
+  const convex = (w: Float64Array): Promise<ConvexOutcome> => (linear ? weightedLp(Z, n, d, q, eps, w) : weightedScs(Z, n, d, T, q, eps, w));
   const found: LocalSolution[] = [];
   const add = (raw: Float64Array, start: number, iterations: number): void => {
     // The numerical solvers leave the zeros of a sparse solution at ~1e−10 (relative); the weighted
@@ -721,7 +827,7 @@ export async function interpolationNormSolve(data: Dataset, options: Interpolati
   };
   let firstNote = '';
   if (depth === 2) {
-    const out = await weightedScs(Z, n, d, T, q, eps, new Float64Array(d).fill(1));
+    const out = await convex(new Float64Array(d).fill(1));
     if (!out.ok) return fail('failed', out.status === 'not-separable' ? `${out.message} although ε = ${eps} < γ_q* = ${gammaQ}: ε is too close to γ_q* for the solver` : out.message);
     firstNote = out.note;
     add(out.beta, 0, 1);
@@ -748,11 +854,11 @@ export async function interpolationNormSolve(data: Dataset, options: Interpolati
       let delta = NaN;
       let steps = 0;
       for (; steps < IRL1_MAX_STEPS; steps++) {
-        // Normalize the weights (max 1): the problem's scale-free form is unchanged, SCS's scaling is better.
+        // Normalize the weights (max 1): the problem's scale-free form is unchanged, the solvers' scaling is better.
         let wmax = 0;
         for (const v of w) wmax = Math.max(wmax, v);
         for (let k = 0; k < d; k++) w[k] /= wmax;
-        const out = await weightedScs(Z, n, d, T, q, eps, w);
+        const out = await convex(w);
         if (!out.ok) {
           if (s === 0) return fail('failed', `IRL1 step ${steps + 1}: ${out.message}`);
           break;
@@ -798,18 +904,21 @@ export async function interpolationNormSolve(data: Dataset, options: Interpolati
     notes.push(`best KKT residual ${Math.max(best.kkt.stationarity, best.kkt.complementarity).toExponential(2)} above ${C3_KKT_TOLERANCE}`);
   }
   if (depth === 2 && !options.skipCrossCheck && (q === 1 || q === 2 || q === Infinity || eps === 0)) {
-    const cp = await interpolationNormCuttingPlane(data, architecture, p, eps);
+    // The linear case: the same problem in another formulation on GLPK (exact, one LP); otherwise
+    // Kelley cutting planes on HiGHS against SCS.
+    const cp = await interpolationNormCuttingPlane(data, architecture, p, eps, { lpSolver: linear ? 'glpk' : 'highs' });
+    const tolerance = linear ? C3_LP_CROSS_CHECK_TOLERANCE : C3_CROSS_CHECK_TOLERANCE;
     if (!cp.ok || cp.beta === null) {
       result.status = 'failed';
       notes.push(`cross-check failed: ${cp.message}`);
     } else {
       const gap = Math.abs(cp.objective - best.objective) / best.objective;
       const dirGap = Math.sqrt(2 * oneMinusCos(cp.beta, best.direction));
-      result.crossCheck = { solver: 'highs-cutting-plane', objective: cp.objective, lowerBound: cp.lowerBound, relativeObjectiveGap: gap, directionGap: dirGap, message: cp.message };
+      result.crossCheck = { solver: linear ? 'glpk-lp' : 'highs-cutting-plane', objective: cp.objective, lowerBound: cp.lowerBound, relativeObjectiveGap: gap, directionGap: dirGap, message: cp.message };
       notes.push(`cross-check (${cp.message}): objective gap ${gap.toExponential(2)}, direction gap ${dirGap.toExponential(2)}`);
-      if (!(gap <= C3_CROSS_CHECK_TOLERANCE)) {
+      if (!(gap <= tolerance)) {
         result.status = 'failed';
-        notes.push(`objective gap above ${C3_CROSS_CHECK_TOLERANCE}: the two solvers disagree`);
+        notes.push(`objective gap above ${tolerance}: the two solvers disagree`);
       }
     }
   }

@@ -899,6 +899,10 @@ function loadGlpk(): Promise<GLPK> {
   return glpkPromise;
 }
 
+/**
+ * Solve a {@link LinearProgram} with HiGHS (simplex; feasibility tolerances 1e-10, no matrix entry
+ * dropped above 1e-12). `rowDual` holds y ≥ 0 for the ≥ rows of the min problem.
+ */
 export async function solveWithHighs(lp: LinearProgram): Promise<LpOutcome> {
   const highs = await loadHighs();
   const inf = highs.infinity;
@@ -937,7 +941,11 @@ export async function solveWithHighs(lp: LinearProgram): Promise<LpOutcome> {
   });
 }
 
-async function solveWithGlpk(lp: LinearProgram): Promise<LpOutcome> {
+/**
+ * Solve a {@link LinearProgram} with GLPK's simplex (presolve off, default tolerances). Row duals in
+ * the same convention as {@link solveWithHighs}: y ≥ 0 on active ≥ rows of the min problem.
+ */
+export async function solveWithGlpk(lp: LinearProgram): Promise<LpOutcome> {
   const glpk = await loadGlpk();
   const col = (j: number): string => `c${j}`;
   const vars: { name: string; coef: number }[] = [];

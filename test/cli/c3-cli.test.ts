@@ -33,6 +33,24 @@ test('train --reference auto on diagonal and conv models: the interpolation-norm
   assert.ok(c.final.referenceAngleDeg < 0.01, `${c.final.referenceAngleDeg}`);
 });
 
+test('train --reference auto, diagonal and diagonal-pm: the C3 reference is the HiGHS LP (L = 2, p = ∞, 150 × 30) and HiGHS IRL1 (L = 3, p = 1, S2)', () => {
+  // synthetic 150 × 30 (seed 2), ε = ½γ_q*: the set on which the SCS solver used before ran into its iteration limit.
+  const fixture = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/interpolation-norm/synthetic-n150-d30.lp.json'), 'utf8')) as { problems: { p: string; fraction: number; eps: number; value: number }[] };
+  const pr = fixture.problems.find((x) => x.p === 'inf' && x.fraction === 0.5)!;
+  for (const model of ['diagonal', 'diagonal-pm']) {
+    const r = cli(['train', '--data', 'synthetic:n=150,d=30,margin=0.1,seed=2', '--model', model, '--depth', '2', '--attack', 'exact', '--p', 'inf', '--eps', String(pr.eps), '--steps', '10', '--reference', 'auto', '--no-store', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const ref = JSON.parse(r.stdout).run.reference;
+    assert.equal(ref.problem, 'interpolation-norm');
+    assert.equal(ref.status, 'optimal');
+    assert.equal(ref.solver, 'highs', model);
+    assert.ok(Math.abs(1 / ref.margin - pr.value) / pr.value <= 1e-7, `${model}: 1/margin ${1 / ref.margin} vs cvxopt ${pr.value}`);
+  }
+  const deep = cli(['train', '--data', 's2', '--model', 'diagonal', '--depth', '3', '--attack', 'exact', '--p', '1', '--eps', '0.75', '--steps', '10', '--reference', 'auto', '--no-store', '--json']);
+  assert.equal(deep.code, 0, deep.stderr);
+  assert.equal(JSON.parse(deep.stdout).run.reference.solver, 'highs-irl1');
+});
+
 test('reproduce c3 --quick passes with the built-in experiments; the must-shows of issue 5 are in summary.json', () => {
   const out = join(tmp, 'quick');
   const r = cli(['reproduce', 'c3', '--quick', '--out', out, '--store', join(tmp, 'store.sqlite')]);

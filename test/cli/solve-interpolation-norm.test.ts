@@ -5,6 +5,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SCRATCH } from '../support/scratch.ts';
@@ -54,6 +55,27 @@ test('solve --problem interpolation-norm --json: documented fields, S2 diagonal 
   assert.equal(cc.solver, 'highs-cutting-plane');
   assert.ok(cc.relativeObjectiveGap <= 1e-6, `cross-check gap ${cc.relativeObjectiveGap}`);
   assert.ok(cc.lowerBound <= best.objective * (1 + 1e-9) && best.objective <= cc.objective * (1 + 1e-9), 'lowerBound ≤ N* ≤ cutting-plane objective');
+});
+
+test('solve --problem interpolation-norm, diagonal L = 2, p ∈ {∞, 1} on synthetic 150 × 30: the HiGHS LP, cross-checked by GLPK, at the cvxopt value', () => {
+  const fixture = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/interpolation-norm/synthetic-n150-d30.lp.json'), 'utf8')) as { problems: { p: string; fraction: number; eps: number; value: number }[] };
+  for (const pr of fixture.problems.filter((x) => x.fraction === 0.5)) {
+    const args = ['solve', '--data', 'synthetic:n=150,d=30,margin=0.1,seed=2', '--problem', 'interpolation-norm', '--architecture', 'diagonal', '--depth', '2', '--p', pr.p, '--eps', String(pr.eps), '--json'];
+    const r = cli(args);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.status, 'optimal', doc.message);
+    assert.equal(doc.solver, 'highs');
+    assert.equal(doc.crossCheck.solver, 'glpk-lp');
+    assert.ok(doc.crossCheck.relativeObjectiveGap <= 1e-9, `GLPK gap ${doc.crossCheck.relativeObjectiveGap}`);
+    // cvxopt's value (tolerance as in test/solvers/interpolation-norm.test.ts: conelp at 1e-9).
+    assert.ok(Math.abs(1 / doc.margin - pr.value) / pr.value <= 1e-7, `p = ${pr.p}: 1/margin ${1 / doc.margin} vs cvxopt ${pr.value}`);
+    assert.equal(doc.direction.length, 30);
+    assert.equal(doc.multipliers.length, 150);
+    const text = cli(args.slice(0, -1));
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /cross-check {2}glpk-lp: objective/);
+  }
 });
 
 test('solve --problem interpolation-norm (text): L = 4 lists both local solutions, best first', () => {
