@@ -3,7 +3,8 @@
  * `advbias train` fill (src/store/run-store.ts, opened by src/node/store.ts). Read-only: these
  * commands never create a store nor change one.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { prepareOutFile } from '../node/out-path.ts';
 import { dirname, extname, join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { DEFAULT_STORE_PATH, RUN_STATUSES, openRunStore, type RunFilter, type RunStore, type RunSummary, type StoredRun } from '../node/store.ts';
@@ -204,7 +205,6 @@ function writeText(out: string | undefined, text: string): void {
     return;
   }
   try {
-    mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, text);
   } catch (e) {
     throw new InputError(`cannot write "${out}": ${(e as Error).message}`, 'out');
@@ -259,6 +259,8 @@ export async function runsExportCommand(flags: RunsExportFlags): Promise<number>
     throw new InputError(format === undefined ? 'runs export needs --format csv|json' : `--format "${format}" is not one of csv | json`, 'format');
   if (flags.history && format !== 'csv') throw new InputError('--history writes csv (the histories are already in --format json); use --format csv --history', 'history');
   const filter = filterOf({ experiment: flags.experiment });
+  // --out checked before the store is read (a file's folder, /proc, a folder given as the file).
+  if (flags.out !== undefined) prepareOutFile(flags.out, '--out');
   const runs = await withStore(flags.store, async (s) => {
     const full: StoredRun[] = [];
     for (const r of await s.list(filter)) full.push((await s.get(r.id))!);
@@ -279,6 +281,7 @@ export async function runsCompareCommand(ids: string[], flags: RunsCompareFlags)
   const format = flags.out === undefined ? '.svg' : extname(flags.out).toLowerCase();
   if (format !== '.svg' && format !== '.png') throw new InputError(`--out "${flags.out}": the figure is written as FILE.svg or FILE.png`, 'out');
   const location = flags.store ?? DEFAULT_STORE_PATH;
+  if (flags.out !== undefined) prepareOutFile(flags.out, '--out');
   const runs = await withStore(flags.store, async (s) => {
     const found: StoredRun[] = [];
     for (const id of ids) found.push(await findRun(s, id));
@@ -294,12 +297,12 @@ export async function runsCompareCommand(ids: string[], flags: RunsCompareFlags)
   const metric = flags.metric ?? defaultCompareMetric(drawn);
   const { spec, notes } = compareFigure(drawn, { metric, logY: flags.logY === true, subtitle: `runs ${runs.map((r) => r.id).join(', ')} of ${location}` });
   const out = flags.out ?? join(dirname(parseStoreLocation(location).path), `compare-${runs.map((r) => r.id).join('-')}-${metric}.svg`);
+  if (flags.out === undefined) prepareOutFile(out, '--out');
   const { svg } = await renderSvg(spec);
   for (const note of notes) process.stderr.write(`note: ${note}\n`);
   if (format === '.png') {
     const png = svgToPng(svg);
     try {
-      mkdirSync(dirname(out), { recursive: true });
       writeFileSync(out, png);
     } catch (e) {
       throw new InputError(`cannot write "${out}": ${(e as Error).message}`, 'out');

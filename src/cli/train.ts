@@ -1,4 +1,4 @@
-import { readFileSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { InputError } from '../errors.ts';
@@ -20,6 +20,7 @@ import { VERSION } from './version.ts';
 import { kernels } from '../linalg/kernels.ts';
 import { paramsDocument, type UnitParams } from '../io/params.ts';
 import { loadParamsFile, paramsForModel, paramsSourceInfo } from '../node/params-io.ts';
+import { prepareOutFolder } from '../node/out-path.ts';
 import { beginTrainRecord, completeTrainRecord, trainStoreLocation, type TrainRecord } from './train-store.ts';
 
 /** Flags of `advbias train` as commander hands them over (strings, booleans; repeated flags as arrays). */
@@ -204,7 +205,8 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   const out = typeof flags.out === 'string' ? flags.out : null;
   let csvPath: string | null = null;
   if (out) {
-    mkdirSync(out, { recursive: true });
+    // A file, a path under a file, an unwritable folder or /proc: one line naming --out, before any work.
+    prepareOutFolder(out, '--out');
     csvPath = join(out, 'history.csv');
     writeFileSync(csvPath, csvHeader());
   }
