@@ -17,7 +17,7 @@ import { runPool, type PoolCallbacks, type PoolJob } from '../node/pool.ts';
 import { stringifyExact } from '../util/exact-json.ts';
 import { formatMeasured as fmt, formatSeconds, reportHtml } from '../report/html.ts';
 import { parseTrainConfig } from '../train/config.ts';
-import { modelFromConfig } from '../train/from-config.ts';
+import { checkRunInput } from '../train/run-checks.ts';
 
 export interface ReproduceFlags {
   quick?: boolean;
@@ -148,7 +148,14 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
         const c = parseTrainConfig(plan.config);
         const data = load(c.data);
         const batch = c.batchSize > 0 && c.batchSize < data.n ? c.batchSize : data.n;
-        const stepCost = batch * (modelFromConfig(c, data).numParams + 200);
+        let model;
+        try {
+          model = checkRunInput(c, data);
+        } catch (e) {
+          if (e instanceof InputError) throw new InputError(`experiment ${exp.id}, run ${plan.label}: ${e.message}`, e.field);
+          throw e;
+        }
+        const stepCost = batch * (model.numParams + 200);
         jobs.push({ exp, plan, key: runKey(plan, version), steps: c.steps, stepCost, done: 0, result: null, reused: false, resumedFrom: null });
       }
     }
