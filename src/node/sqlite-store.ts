@@ -19,7 +19,7 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { makeFolders, probeWritable } from './out-path.ts';
 import { dirname } from 'node:path';
-import { InputError } from '../errors.ts';
+import { AdvbiasError, InputError } from '../errors.ts';
 import { parseExact, stringifyExact } from '../util/exact-json.ts';
 import { STORE_SCHEMA_VERSION, type Checkpoint, type ClaimOutcome, type RunDocuments, type RunFilter, type RunStart, type RunStatus, type RunStore, type RunSummary, type StoredRun } from '../store/run-store.ts';
 
@@ -153,7 +153,7 @@ function storeError(path: string, e: unknown, doing: 'open' | 'use'): unknown {
   if (code.startsWith('SQLITE_CANTOPEN')) return new InputError(`cannot open the run store "${path}": ${message} (a folder, or no permission?); pass another --store`, 'store');
   if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_FULL') || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_PERM'))
     return new InputError(`cannot use the run store "${path}": ${message}`, 'store');
-  if (code.startsWith('SQLITE_BUSY')) return new Error(`the run store "${path}" stayed locked by another process: ${message}`);
+  if (code.startsWith('SQLITE_BUSY')) return new AdvbiasError(`the run store "${path}" stayed locked by another process for 5 s: ${message}`);
   if (doing === 'open' && code.startsWith('SQLITE_')) return new InputError(`cannot open the run store "${path}": ${message}; pass another --store`, 'store');
   return e;
 }

@@ -105,3 +105,30 @@ test('a stale claim (no heartbeat for long) is taken over; a live one is waited 
   assert.match(second.stderr, new RegExp(`${y.label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: done by another process, reused`));
   assert.deepEqual(expectations(join(tmp, 's2')), expectations(join(tmp, 's1')));
 });
+
+test('reproduce on a store with a damaged row: one line naming the store, the run and --force; --force reruns it', async () => {
+  const store = join(tmp, 'damaged.sqlite');
+  const first = await reproduce(store, join(tmp, 'd1'));
+  assert.equal(first.code, 0, first.stderr);
+  const db = new Database(store);
+  const row = db.prepare('SELECT id, key FROM runs ORDER BY id LIMIT 1').get() as { id: number; key: string };
+  db.prepare('UPDATE runs SET result = substr(result, 1, 50) WHERE id = ?').run(row.id);
+  db.close();
+  const refused = await reproduce(store, join(tmp, 'd2'));
+  assert.equal(refused.code, 2, refused.stderr);
+  const lines = refused.stderr.trim().split('\n');
+  const last = lines[lines.length - 1];
+  assert.ok(last.startsWith('advbias: ') && last.includes(`"${store}"`) && last.includes(`run ${row.id} (key ${row.key}`) && last.includes('result') && last.includes('--force'), refused.stderr);
+  assert.doesNotMatch(refused.stderr, /internal error|\n\s+at /);
+  const forced = await new Promise<Proc>((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'reproduce', 'tiny', '--experiments', EXP, '--jobs', '1', '--force', '--out', join(tmp, 'd3'), '--store', store], { cwd: SCRATCH, env: { ...process.env, ADVBIAS_KERNELS: 'js' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.equal(ranBy(forced).length, RUNS);
+});
