@@ -101,6 +101,7 @@ function buildProgram(result: { code: number }): Command {
     .option('--experiment <id>', 'only the runs of this experiment')
     .option('--status <s>', 'only the runs with this status: running | done | failed')
     .option('--json', 'print one JSON array of the runs (no config, history or result; non-finite numbers as null)')
+    .option('--force', 'leave out damaged runs (documents that cannot be read), each named on stderr, instead of stopping')
     .action(async (opts: RunsListFlags) => {
       result.code = await runsListCommand(opts);
     });
@@ -110,6 +111,7 @@ function buildProgram(result: { code: number }): Command {
     .argument('<id>', 'the run id (from runs list) or its key')
     .option('--store <file>', 'the run store (default out/runs.sqlite)')
     .option('--json', 'print the stored run as one JSON object (non-finite numbers as null)')
+    .option('--force', 'show a damaged run anyway (its unreadable documents as null)')
     .action(async (id: string, opts: RunsShowFlags) => {
       result.code = await runsShowCommand(id, opts);
     });
@@ -121,6 +123,7 @@ function buildProgram(result: { code: number }): Command {
     .option('--store <file>', 'the run store (default out/runs.sqlite)')
     .option('--experiment <id>', 'only the runs of this experiment')
     .option('--out <file>', 'write there instead of stdout')
+    .option('--force', 'leave out damaged runs (documents that cannot be read), each named on stderr, instead of stopping')
     .action(async (opts: RunsExportFlags) => {
       result.code = await runsExportCommand(opts);
     });

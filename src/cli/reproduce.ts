@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { loadExperiments, selectExperiments, writeExperiment, writeSummary, type RunProvenance } from '../node/experiments.ts';
@@ -8,13 +9,15 @@ import type { ExperimentConfig } from '../experiments/schema.ts';
 import { verdict } from '../experiments/claims.ts';
 import { cachingLoader } from '../node/load-data.ts';
 import { intFlag } from './output.ts';
-import { openRunStore, storeBesideOut } from '../node/store.ts';
+import { openRunStore, storeBesideOut, type ClaimOutcome, type RunStart, type RunStore } from '../node/store.ts';
+import { prepareOutFolder } from '../node/out-path.ts';
+import { InputError } from '../errors.ts';
 import { codeVersion } from '../node/code-version.ts';
-import { runPool, type PoolJob } from '../node/pool.ts';
+import { runPool, type PoolCallbacks, type PoolJob } from '../node/pool.ts';
 import { stringifyExact } from '../util/exact-json.ts';
 import { formatMeasured as fmt, formatSeconds, reportHtml } from '../report/html.ts';
 import { parseTrainConfig } from '../train/config.ts';
-import { modelFromConfig } from '../train/from-config.ts';
+import { checkRunInput } from '../train/run-checks.ts';
 
 export interface ReproduceFlags {
   quick?: boolean;
@@ -25,6 +28,52 @@ export interface ReproduceFlags {
   store?: string;
 }
 
+
+/** How often a process renews the claims of the runs it is running (and saves no checkpoint meanwhile). */
+export const HEARTBEAT_MS = 2000;
+/**
+ * A claim whose heartbeat is older than this is taken over: its owner is presumed dead. Fifteen
+ * missed heartbeats, so that a busy machine (a solver call blocking the event loop for seconds)
+ * keeps its claims.
+ */
+export const CLAIM_STALE_MS = 30_000;
+/** How often a process waiting for runs that another process is running looks at the store. */
+export const WAIT_POLL_MS = 500;
+
+/** This process as the owner of the runs it claims: host, pid and a random part (pids are reused). */
+export function ownerId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * True when `owner` (an {@link ownerId}) was a process on this host that no longer exists: its
+ * claim can be taken at once instead of after {@link CLAIM_STALE_MS}. Other hosts: never known.
+ */
+export function ownerIsDeadHere(owner: string): boolean {
+  const m = /^(.*):(\d+):[0-9a-f]+$/.exec(owner);
+  if (!m || m[1] !== hostname()) return false;
+  const pid = Number(m[2]);
+  if (pid === process.pid) return true; // an earlier process with our pid: it is gone
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Claims a run for `owner` in `store`; a claim of a process on this host that has died is
+ * released first (so a killed reproduce is resumed at once), a stale one is taken over by the store.
+ */
+export async function claimRun(store: RunStore, run: RunStart, owner: string, staleMs = CLAIM_STALE_MS): Promise<ClaimOutcome & { previous?: string }> {
+  const staleBefore = (): string => new Date(Date.now() - staleMs).toISOString();
+  const c = await store.claim(run, owner, staleBefore());
+  if (c.outcome !== 'busy' || !ownerIsDeadHere(c.owner)) return c;
+  await store.release(run.key, c.owner);
+  const again = await store.claim(run, owner, staleBefore());
+  return again.outcome === 'claimed' ? { ...again, previous: c.owner } : again;
+}
 
 /** The store key of a planned run: its plan (config, seed, references, evaluation) and the code version. */
 export function runKey(plan: PlannedRun, version: string): string {
@@ -63,8 +112,13 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
     process.stderr.write(s + '\n');
   };
   const version = codeVersion();
+  // Where the results go and the store, checked before anything runs (a file, under a file, /proc, …).
+  prepareOutFolder(out, '--out');
   const storePath = flags.store ?? storeBesideOut(out);
   const store = await openRunStore(storePath);
+  const owner = ownerId();
+  /** Keys of the runs this process has claimed and not yet completed, failed or released. */
+  const mine = new Set<string>();
   // Store writes from the pool's callbacks, chained so that a run's begin, checkpoints and
   // completion reach the store in the order they happened; the first failure is rethrown below.
   let writes: Promise<void> = Promise.resolve();
@@ -84,6 +138,7 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
     log('\ninterrupted: stopping the runs at their next step; their checkpoints stay in the store and the next `reproduce` resumes them (Ctrl-C again to quit at once)');
   };
   process.on('SIGINT', onSigint);
+  let stopHeartbeats = (): void => undefined;
   try {
     // 1. Plan every run (validates all configs before anything long starts).
     const load = cachingLoader();
@@ -93,20 +148,34 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
         const c = parseTrainConfig(plan.config);
         const data = load(c.data);
         const batch = c.batchSize > 0 && c.batchSize < data.n ? c.batchSize : data.n;
-        const stepCost = batch * (modelFromConfig(c, data).numParams + 200);
+        let model;
+        try {
+          model = checkRunInput(c, data);
+        } catch (e) {
+          if (e instanceof InputError) throw new InputError(`experiment ${exp.id}, run ${plan.label}: ${e.message}`, e.field);
+          throw e;
+        }
+        const stepCost = batch * (model.numParams + 200);
         jobs.push({ exp, plan, key: runKey(plan, version), steps: c.steps, stepCost, done: 0, result: null, reused: false, resumedFrom: null });
       }
     }
-    // 2. Reuse what the store has; find checkpoints.
+    // 2. Reuse what the store has; find checkpoints (a preview: a run is claimed, and its
+    // checkpoint read again, just before it starts).
     const pending: PoolJob[] = [];
     let resumable = 0;
+    /** The stored result of a done run, refused naming the store and run when it cannot be read. */
+    const reuse = (job: Job, stored: NonNullable<Awaited<ReturnType<RunStore['findDone']>>>): void => {
+      if (stored.damaged !== undefined)
+        throw new InputError(`the run store "${storePath}": run ${stored.id} (key ${stored.key}, ${job.exp.id} · ${job.plan.label}) is damaged: ${stored.damaged} cannot be read; pass --force to rerun it`, 'store');
+      job.result = stored.result as RunResult;
+      job.reused = true;
+      job.done = job.steps;
+    };
     for (const [id, job] of jobs.entries()) {
       if (flags.force) await store.delete(job.key);
       const stored = flags.force ? null : await store.findDone(job.key);
       if (stored) {
-        job.result = stored.result as RunResult;
-        job.reused = true;
-        job.done = job.steps;
+        reuse(job, stored);
         continue;
       }
       const cp = await store.loadCheckpoint(job.key);
@@ -115,8 +184,43 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
         job.done = cp.step;
         resumable++;
       }
-      pending.push({ id, plan: job.plan, resumeFrom: cp ? (cp.state as PoolJob['resumeFrom']) : null, checkpointEvery: Math.max(1, Math.ceil(job.steps / 20)) });
+      pending.push({ id, plan: job.plan, resumeFrom: null, checkpointEvery: Math.max(1, Math.ceil(job.steps / 20)) });
     }
+    // Claims: a run is started only once its claim is this process's; a run another live process
+    // is running is waited for (its result reused), one whose owner died is taken over.
+    const runStart = (job: Job): RunStart => ({ key: job.key, experiment: job.exp.id, label: job.plan.label, config: job.plan.config, seed: Number(job.plan.config.seed), codeVersion: version });
+    const waiting = new Map<number, string>();
+    /** Claims the job's run: the job to start (resuming from the store's checkpoint), or null. */
+    const acquire = async (p: PoolJob): Promise<PoolJob | null> => {
+      const job = jobs[p.id];
+      const c = await claimRun(store, runStart(job), owner);
+      if (c.outcome === 'done') {
+        const stored = await store.findDone(job.key);
+        if (stored) {
+          reuse(job, stored);
+          waiting.delete(p.id);
+          log(`  ${job.exp.id} · ${job.plan.label}: done by another process, reused`);
+          return null;
+        }
+      }
+      if (c.outcome !== 'claimed') {
+        waiting.set(p.id, c.outcome === 'busy' ? c.owner : '?');
+        return null;
+      }
+      waiting.delete(p.id);
+      mine.add(job.key);
+      const from = c.takenOver ?? c.previous;
+      if (from) log(`  ${job.exp.id} · ${job.plan.label}: taking over from ${from} (no heartbeat for ${CLAIM_STALE_MS / 1000} s, or its process has ended)`);
+      const cp = await store.loadCheckpoint(job.key);
+      job.resumedFrom = cp ? cp.step : null;
+      job.done = cp ? cp.step : 0;
+      return { ...p, resumeFrom: cp ? (cp.state as PoolJob['resumeFrom']) : null };
+    };
+    const heartbeats = setInterval(() => {
+      for (const key of mine) void store.heartbeat(key, owner).catch(() => undefined);
+    }, HEARTBEAT_MS);
+    heartbeats.unref();
+    stopHeartbeats = () => clearInterval(heartbeats);
     const reused = jobs.filter((j) => j.reused).length;
     log(
       `advbias reproduce${quick ? ' --quick' : ''}: ${selected.length} experiment(s), ${jobs.length} runs — ${reused} reused from ${storePath}, ${pending.length} to run${resumable ? ` (${resumable} resumed from a checkpoint)` : ''} on ${Math.min(jobsN, Math.max(pending.length, 1))} thread(s); code ${version}`,
@@ -148,37 +252,56 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
       else log(line);
     };
     let failure: Error | null = null;
-    await runPool(
-      pending,
-      jobsN,
-      {
-        // The store row is (re)started when the run really starts, so that its start time is true.
-        onStart: (id) => {
-          const job = jobs[id];
-          write(() => store.begin({ key: job.key, experiment: job.exp.id, label: job.plan.label, config: job.plan.config, seed: Number(job.plan.config.seed), codeVersion: version }));
-        },
-        onStep: (id, step) => {
-          jobs[id].done = step;
-          progress();
-        },
-        onCheckpoint: (id, cp) => write(() => store.saveCheckpoint(jobs[id].key, cp.step, cp)),
-        onDone: (id, result) => {
-          const job = jobs[id];
-          if (result.interrupted) return; // the checkpoint stays; the next reproduce resumes it
-          job.result = result;
-          job.done = job.steps;
-          finished++;
-          write(() => store.complete(job.key, { final: result.final, history: result.history, result }));
-          if (!tty) log(`  done ${job.exp.id} · ${job.plan.label} (${result.seconds.toFixed(1)} s${job.resumedFrom ? `, resumed from step ${job.resumedFrom}` : ''})`);
-          progress(tty);
-        },
-        onError: (id, e) => {
-          failure ??= e;
-          write(() => store.fail(jobs[id].key, e.message));
-        },
+    const callbacks: PoolCallbacks = {
+      // The claim (re)starts the store row when the run really starts, so that its start time is true.
+      acquire,
+      onStep: (id, step) => {
+        jobs[id].done = step;
+        progress();
       },
-      () => stop,
-    );
+      onCheckpoint: (id, cp) => {
+        write(() => store.saveCheckpoint(jobs[id].key, cp.step, cp));
+        write(() => store.heartbeat(jobs[id].key, owner));
+      },
+      onDone: (id, result) => {
+        const job = jobs[id];
+        if (result.interrupted) {
+          // The checkpoint stays, the claim is given up: the next reproduce resumes it at once.
+          write(() => store.release(job.key, owner));
+          mine.delete(job.key);
+          return;
+        }
+        job.result = result;
+        job.done = job.steps;
+        finished++;
+        write(() => store.complete(job.key, { final: result.final, history: result.history, result }));
+        mine.delete(job.key);
+        if (!tty) log(`  done ${job.exp.id} · ${job.plan.label} (${result.seconds.toFixed(1)} s${job.resumedFrom ? `, resumed from step ${job.resumedFrom}` : ''})`);
+        progress(tty);
+      },
+      onError: (id, e) => {
+        failure ??= e;
+        write(() => store.fail(jobs[id].key, e.message));
+        mine.delete(jobs[id].key);
+      },
+    };
+    await runPool(pending, jobsN, callbacks, () => stop);
+    // Runs that another process was running: wait for their results (polling the store), or take
+    // them over when their owner stops renewing its claim.
+    if (waiting.size > 0 && !stop && !failure) {
+      const owners = [...new Set(waiting.values())];
+      log(`  waiting for ${waiting.size} run(s) that another process is running (${owners.join(', ')}); their results will be reused`);
+    }
+    while (waiting.size > 0 && !stop && !failure) {
+      await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
+      const claimed: PoolJob[] = [];
+      for (const id of [...waiting.keys()]) {
+        const p = pending.find((q) => q.id === id)!;
+        const got = await acquire(p);
+        if (got) claimed.push(got);
+      }
+      if (claimed.length > 0) await runPool(claimed, jobsN, { ...callbacks, acquire: undefined }, () => stop);
+    }
     if (tty) process.stderr.write('\n');
     await writes;
     if (failure) throw failure;
@@ -248,13 +371,16 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
       lines.push(`${exp.claim.padEnd(cw)}  ${exp.id.padEnd(30)}  ${`${result.table.filter((r) => r.pass).length}/${result.table.length}`.padEnd(12)}  ${result.pass ? 'pass' : 'FAIL'}`);
     lines.push('', `${'claim'.padEnd(cw)}  experiments  expectations  result`, `${'-'.repeat(cw)}  -----------  ------------  ------`);
     for (const c of claims) lines.push(`${c.claim.padEnd(cw)}  ${String(c.experiments).padEnd(11)}  ${`${c.passed}/${c.expectations}`.padEnd(12)}  ${c.pass ? 'pass' : 'FAIL'}`);
-    lines.push('', `${outcome} in ${formatSeconds(seconds)} (${reused} of ${jobs.length} runs reused); report: ${join(out, 'report.html')}`);
+    lines.push('', `${outcome} in ${formatSeconds(seconds)} (${jobs.filter((j) => j.reused).length} of ${jobs.length} runs reused); report: ${join(out, 'report.html')}`);
     process.stdout.write(lines.join('\n') + '\n');
     if (stop) return 130;
     return pass ? 0 : 1;
   } finally {
+    stopHeartbeats();
     process.off('SIGINT', onSigint);
     await writes;
+    // Claims still held (runs stopped by another run's failure): given up, so that the next reproduce takes them at once.
+    for (const key of mine) await store.release(key, owner).catch(() => undefined);
     await store.close();
   }
 }

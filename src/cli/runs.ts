@@ -3,7 +3,8 @@
  * `advbias train` fill (src/store/run-store.ts, opened by src/node/store.ts). Read-only: these
  * commands never create a store nor change one.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { prepareOutFile } from '../node/out-path.ts';
 import { dirname, extname, join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { DEFAULT_STORE_PATH, RUN_STATUSES, openRunStore, type RunFilter, type RunStore, type RunSummary, type StoredRun } from '../node/store.ts';
@@ -14,6 +15,7 @@ import { renderSvg, svgToPng } from '../node/render.ts';
 
 export interface RunsListFlags {
   store?: string;
+  force?: boolean;
   experiment?: string;
   status?: string;
   json?: boolean;
@@ -21,11 +23,13 @@ export interface RunsListFlags {
 
 export interface RunsShowFlags {
   store?: string;
+  force?: boolean;
   json?: boolean;
 }
 
 export interface RunsExportFlags {
   store?: string;
+  force?: boolean;
   experiment?: string;
   format?: string;
   history?: boolean;
@@ -60,6 +64,23 @@ async function withStore<T>(location: string | undefined, f: (store: RunStore) =
   } finally {
     await store.close();
   }
+}
+
+/** A damaged run as one line: the store, the run's id and key, what cannot be read. */
+function damagedText(location: string, r: RunSummary): string {
+  return `the run store "${location}": run ${r.id} (key ${r.key}) is damaged: ${r.damaged} cannot be read`;
+}
+
+/**
+ * Runs whose documents cannot be read: an InputError naming the store and the first of them and
+ * offering --force; with --force they are left out, each named on stderr.
+ */
+function withoutDamaged<T extends RunSummary>(location: string, runs: T[], force: boolean | undefined, forceDoes: string): T[] {
+  const bad = runs.filter((r) => r.damaged !== undefined);
+  if (bad.length === 0) return runs;
+  if (!force) throw new InputError(`${damagedText(location, bad[0])}${bad.length > 1 ? ` (and ${bad.length - 1} more)` : ''}; pass --force to ${forceDoes}`, 'store');
+  for (const r of bad) process.stderr.write(`advbias: note: left out: ${damagedText(location, r)}\n`);
+  return runs.filter((r) => r.damaged === undefined);
 }
 
 function filterOf(flags: { experiment?: string; status?: string }): RunFilter {
@@ -113,7 +134,7 @@ function table(header: string[], rows: string[][], rightAlign: Set<number>): str
 export async function runsListCommand(flags: RunsListFlags): Promise<number> {
   const filter = filterOf(flags);
   const path = flags.store ?? DEFAULT_STORE_PATH;
-  const runs = await withStore(flags.store, (s) => s.list(filter));
+  const runs = withoutDamaged(path, await withStore(flags.store, (s) => s.list(filter)), flags.force, 'list the others');
   if (flags.json) {
     process.stdout.write(plainJson(runs.map((r) => ({ ...r, seconds: secondsOf(r) }))) + '\n');
     return 0;
@@ -163,7 +184,8 @@ function describeValue(v: unknown): string {
 export async function runsShowCommand(id: string, flags: RunsShowFlags): Promise<number> {
   const { run, checkpoint } = await withStore(flags.store, async (s) => {
     const r = await findRun(s, id);
-    return { run: r, checkpoint: await s.loadCheckpoint(r.key) };
+    if (r.damaged !== undefined && !flags.force) throw new InputError(`${damagedText(s.location, r)}; pass --force to show what can be read`, 'store');
+    return { run: r, checkpoint: await s.loadCheckpoint(r.key).catch(() => null) };
   });
   if (flags.json) {
     process.stdout.write(plainJson(run) + '\n');
@@ -181,6 +203,7 @@ export async function runsShowCommand(id: string, flags: RunsShowFlags): Promise
   ];
   if (checkpoint) lines.push(`  checkpoint    step ${checkpoint.step}`);
   lines.push(`  history       ${run.history ? `${run.history.length} rows` : 'none'}`);
+  if (run.damaged !== undefined) lines.push(`  damaged       ${run.damaged}`);
   const section = (title: string, doc: unknown): void => {
     if (doc === null || typeof doc !== 'object') return;
     const entries = Object.entries(doc as Record<string, unknown>).filter(([, v]) => v !== undefined);
@@ -204,7 +227,6 @@ function writeText(out: string | undefined, text: string): void {
     return;
   }
   try {
-    mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, text);
   } catch (e) {
     throw new InputError(`cannot write "${out}": ${(e as Error).message}`, 'out');
@@ -259,10 +281,12 @@ export async function runsExportCommand(flags: RunsExportFlags): Promise<number>
     throw new InputError(format === undefined ? 'runs export needs --format csv|json' : `--format "${format}" is not one of csv | json`, 'format');
   if (flags.history && format !== 'csv') throw new InputError('--history writes csv (the histories are already in --format json); use --format csv --history', 'history');
   const filter = filterOf({ experiment: flags.experiment });
+  // --out checked before the store is read (a file's folder, /proc, a folder given as the file).
+  if (flags.out !== undefined) prepareOutFile(flags.out, '--out');
   const runs = await withStore(flags.store, async (s) => {
     const full: StoredRun[] = [];
     for (const r of await s.list(filter)) full.push((await s.get(r.id))!);
-    return full;
+    return withoutDamaged(s.location, full, flags.force, 'export the others');
   });
   writeText(flags.out, format === 'json' ? plainJson(runs) + '\n' : flags.history ? historyCsv(runs) : runsCsv(runs));
   return 0;
@@ -279,6 +303,7 @@ export async function runsCompareCommand(ids: string[], flags: RunsCompareFlags)
   const format = flags.out === undefined ? '.svg' : extname(flags.out).toLowerCase();
   if (format !== '.svg' && format !== '.png') throw new InputError(`--out "${flags.out}": the figure is written as FILE.svg or FILE.png`, 'out');
   const location = flags.store ?? DEFAULT_STORE_PATH;
+  if (flags.out !== undefined) prepareOutFile(flags.out, '--out');
   const runs = await withStore(flags.store, async (s) => {
     const found: StoredRun[] = [];
     for (const id of ids) found.push(await findRun(s, id));
@@ -288,18 +313,19 @@ export async function runsCompareCommand(ids: string[], flags: RunsCompareFlags)
   for (const r of runs) {
     if (seen.has(r.id)) throw new InputError(`run ${r.id} is given twice`, 'id');
     seen.add(r.id);
+    if (r.damaged !== undefined) throw new InputError(damagedText(location, r), 'id');
     if (!r.history) throw new InputError(`run ${r.id} (${r.label ?? ''}) has no history: its status is ${r.status}${r.error ? ` (${r.error})` : ''}`, 'id');
   }
   const drawn = runs.map((r) => ({ id: r.id, label: r.label ?? '', history: r.history! }));
   const metric = flags.metric ?? defaultCompareMetric(drawn);
   const { spec, notes } = compareFigure(drawn, { metric, logY: flags.logY === true, subtitle: `runs ${runs.map((r) => r.id).join(', ')} of ${location}` });
   const out = flags.out ?? join(dirname(parseStoreLocation(location).path), `compare-${runs.map((r) => r.id).join('-')}-${metric}.svg`);
+  if (flags.out === undefined) prepareOutFile(out, '--out');
   const { svg } = await renderSvg(spec);
   for (const note of notes) process.stderr.write(`note: ${note}\n`);
   if (format === '.png') {
     const png = svgToPng(svg);
     try {
-      mkdirSync(dirname(out), { recursive: true });
       writeFileSync(out, png);
     } catch (e) {
       throw new InputError(`cannot write "${out}": ${(e as Error).message}`, 'out');

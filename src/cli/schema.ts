@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { InputError } from '../errors.ts';
+import { prepareOutFile } from '../node/out-path.ts';
 import { trainConfigJsonSchema } from '../train/config.ts';
 import { experimentJsonSchema } from '../experiments/schema.ts';
 
@@ -22,7 +23,10 @@ export function schemaCommand(which: string | undefined, opts: { out?: string })
   const name = which ?? 'train';
   if (!(name in SCHEMAS)) throw new InputError(`unknown schema "${name}" (allowed: ${Object.keys(SCHEMAS).join(', ')})`, 'schema');
   const text = schemaText(name as keyof typeof SCHEMAS);
-  if (opts.out) writeFileSync(opts.out, text);
+  if (opts.out) {
+    prepareOutFile(opts.out, '--out');
+    writeFileSync(opts.out, text);
+  }
   else process.stdout.write(text);
   return 0;
 }

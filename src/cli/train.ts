@@ -1,4 +1,4 @@
-import { readFileSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { InputError } from '../errors.ts';
@@ -20,6 +20,8 @@ import { VERSION } from './version.ts';
 import { kernels } from '../linalg/kernels.ts';
 import { paramsDocument, type UnitParams } from '../io/params.ts';
 import { loadParamsFile, paramsForModel, paramsSourceInfo } from '../node/params-io.ts';
+import { prepareOutFolder } from '../node/out-path.ts';
+import { checkRunInput } from '../train/run-checks.ts';
 import { beginTrainRecord, completeTrainRecord, trainStoreLocation, type TrainRecord } from './train-store.ts';
 
 /** Flags of `advbias train` as commander hands them over (strings, booleans; repeated flags as arrays). */
@@ -86,6 +88,8 @@ export async function runTrainConfig(
   hooks: { onRecord?: (m: Measurement) => void; onStep?: (t: number) => void; shouldStop?: () => boolean; start?: (model: Model) => UnitParams } = {},
 ): Promise<{ result: TrainResult; data: Dataset; model: Model; referenceSolution: SolverResult | null; evaluation: RobustAccuracyCurve | null }> {
   const data = loadData(c.data);
+  // Sizes (before anything is allocated), one-class data, a batch larger than the data: one line naming the flag.
+  checkRunInput(c, data);
   // A linear-in-x model trained with ε ≥ γ_q* has no margin to grow: refuse before training.
   await checkAdversarialSeparability(c, data);
   const { reference, referenceSolution } = await referenceOf(c, data);
@@ -205,7 +209,8 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   const out = typeof flags.out === 'string' ? flags.out : null;
   let csvPath: string | null = null;
   if (out) {
-    mkdirSync(out, { recursive: true });
+    // A file, a path under a file, an unwritable folder or /proc: one line naming --out, before any work.
+    prepareOutFolder(out, '--out');
     csvPath = join(out, 'history.csv');
     writeFileSync(csvPath, csvHeader());
   }

@@ -17,7 +17,7 @@
 import { InputError } from '../errors.ts';
 import type { Dataset } from './dataset.ts';
 import { s1, s2 } from './builtin.ts';
-import { syntheticSeparable } from './synthetic.ts';
+import { syntheticSeparable, SYNTHETIC_MAX_ENTRIES } from './synthetic.ts';
 import { sectors, SECTORS_DEFAULTS } from './sectors.ts';
 import { ALL_DIGITS, loadMnist, mnistSpecText, validateMnistDigits, type MnistSource } from './mnist.ts';
 
@@ -113,6 +113,7 @@ export function parseDataSpec(text: string): DataSpec {
         bad(t, `margin=${m} is not allowed: margin must be a finite number > 0`);
       }
     }
+    if (n * d > SYNTHETIC_MAX_ENTRIES) bad(t, `n·d = ${n * d} inputs is more than the ${SYNTHETIC_MAX_ENTRIES} (2^27, 1 GiB of float64) a generated set may hold`);
     return { kind: 'synthetic', n, d, margin, seed };
   }
   if (t === 'sectors' || t.startsWith('sectors:')) {
@@ -128,6 +129,7 @@ export function parseDataSpec(text: string): DataSpec {
     }
     if (k % 2 !== 0) bad(t, `k=${k} is not allowed: k must be even (alternating labels around the circle)`);
     if (n < k) bad(t, `n=${n} is not allowed: n must be ≥ k = ${k}`);
+    if (2 * n > SYNTHETIC_MAX_ENTRIES) bad(t, `n=${n} is not allowed: n must be ≤ ${SYNTHETIC_MAX_ENTRIES / 2} (2^27 generated inputs, 1 GiB of float64)`);
     return { kind: 'sectors', n, k, seed, gap };
   }
   if (t === 'mnist' || t.startsWith('mnist:')) {

@@ -8,10 +8,17 @@ import type { Field } from '../kinds/descriptor.ts';
 
 const int = (min: number) => z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).min(min, { error: `must be ≥ ${min}` });
 
+/**
+ * The deepest model a config may ask for. Far beyond the paper's (L ≤ 4) and any experiment here;
+ * each layer costs a pass per step and ρ^L leaves float64 for modest ρ long before, so a larger
+ * value is a typo (`--depth 1e6`), refused before the model's layer list is built.
+ */
+export const MAX_DEPTH = 1000;
+
 /** L, the number of weight layers (homogeneity order). */
 export const depthField = (help = 'number of weight layers L (the homogeneity order)'): Field => ({
   name: 'depth',
-  schema: int(1).default(2),
+  schema: int(1).max(MAX_DEPTH, { error: `must be ≤ ${MAX_DEPTH}` }).default(2),
   help,
   flag: 'int',
   placeholder: 'L',

@@ -16,6 +16,11 @@ export interface PoolJob extends RunRequest {
 }
 
 export interface PoolCallbacks {
+  /**
+   * Called just before a job would start: the job to run (e.g. with the checkpoint it resumes
+   * from), or null to skip it (another process runs it). Lets a caller claim runs one at a time.
+   */
+  acquire?: (job: PoolJob) => Promise<PoolJob | null>;
   onStart?: (id: number) => void;
   onStep?: (id: number, step: number, total: number) => void;
   onCheckpoint?: (id: number, cp: TrainCheckpoint) => void;
@@ -43,8 +48,17 @@ export async function runPool(list: PoolJob[], jobs: number, cb: PoolCallbacks, 
       const w = new Worker(new URL('./run-worker-boot.mjs', import.meta.url));
       workers.push(w);
       let current: number | null = null;
-      const next = (): void => {
-        const job = shouldStop() || failure ? undefined : queue.shift();
+      const next = async (): Promise<void> => {
+        let job: PoolJob | null | undefined;
+        do {
+          const candidate = shouldStop() || failure ? undefined : queue.shift();
+          try {
+            job = candidate && cb.acquire ? await cb.acquire(candidate) : candidate;
+          } catch (e) {
+            failure ??= e as Error;
+            job = undefined;
+          }
+        } while (job === null);
         if (!job) {
           current = null;
           finishWorker(w);
@@ -58,18 +72,18 @@ export async function runPool(list: PoolJob[], jobs: number, cb: PoolCallbacks, 
         if (shouldStop() && current !== null) w.postMessage({ type: 'stop' } satisfies WorkerRequest);
       }, 100);
       w.on('message', (m: WorkerMessage) => {
-        if (m.type === 'ready') next();
+        if (m.type === 'ready') void next();
         else if (m.type === 'step') cb.onStep?.(m.id, m.step, m.total);
         else if (m.type === 'checkpoint') cb.onCheckpoint?.(m.id, parseExact<TrainCheckpoint>(m.state));
         else if (m.type === 'done') {
           cb.onDone(m.id, parseExact<RunResult>(m.result));
-          next();
+          void next();
         } else if (m.type === 'error') {
           const err = m.input ? new InputError(m.message, 'experiment') : new Error(m.message);
           failure ??= err;
           cb.onError?.(m.id, err);
           for (const other of workers) other.postMessage({ type: 'stop' } satisfies WorkerRequest);
-          next();
+          void next();
         }
       });
       w.on('error', (e) => {
@@ -87,8 +101,10 @@ export async function runPool(list: PoolJob[], jobs: number, cb: PoolCallbacks, 
 /** jobs = 1: the same runs in this thread, in order, through the same executor as the workers. */
 async function runHere(list: PoolJob[], cb: PoolCallbacks, shouldStop: () => boolean): Promise<void> {
   const run = createRunExecutor();
-  for (const job of list) {
+  for (const candidate of list) {
     if (shouldStop()) return;
+    const job = cb.acquire ? await cb.acquire(candidate) : candidate;
+    if (job === null) continue;
     cb.onStart?.(job.id);
     try {
       const result = await run(job, { shouldStop, onStep: (step, total) => cb.onStep?.(job.id, step, total), onCheckpoint: (cp) => cb.onCheckpoint?.(job.id, cp) });

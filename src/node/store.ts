@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseStoreLocation, type RunStore } from '../store/run-store.ts';
 import { SqliteRunStore } from './sqlite-store.ts';
 
-export { RUN_STATUSES, STORE_SCHEMA_VERSION, type Checkpoint, type RunFilter, type RunStart, type RunStatus, type RunStore, type RunSummary, type StoredRun } from '../store/run-store.ts';
+export { RUN_STATUSES, STORE_SCHEMA_VERSION, type Checkpoint, type ClaimOutcome, type RunFilter, type RunStart, type RunStatus, type RunStore, type RunSummary, type StoredRun } from '../store/run-store.ts';
 
 /** Where `advbias runs` reads, and `train` without --out writes, unless --store says otherwise. */
 export const DEFAULT_STORE_PATH = 'out/runs.sqlite';

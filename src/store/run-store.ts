@@ -9,8 +9,12 @@
  */
 import { InputError } from '../errors.ts';
 
-/** Version of the store's schema; a store written by a newer schema is refused (never half-read). */
-export const STORE_SCHEMA_VERSION = 1;
+/**
+ * Version of the store's schema; a store written by a newer schema is refused (never half-read).
+ * 2: runs carry the claim of the process running them (owner, heartbeat); version-1 stores are
+ * migrated when opened (the two columns added, empty).
+ */
+export const STORE_SCHEMA_VERSION = 2;
 
 /** `running` from begin until complete or fail; `done` with documents; `failed` with a message. */
 export const RUN_STATUSES = ['running', 'done', 'failed'] as const;
@@ -45,6 +49,11 @@ export interface RunSummary {
   final: Record<string, unknown> | null;
   /** The failure message of a failed run. */
   error: string | null;
+  /**
+   * Present only when some of the run's stored documents cannot be read (a damaged row): which
+   * ones and why, e.g. `result (Unexpected end of JSON input)`; those documents read as null.
+   */
+  damaged?: string;
 }
 
 /** A full run of {@link RunStore.get} / {@link RunStore.findDone}, documents parsed. */
@@ -76,6 +85,16 @@ export interface RunDocuments {
 }
 
 /**
+ * The outcome of {@link RunStore.claim}: `claimed` (this owner runs it now; `takenOver` names the
+ * owner whose stale or released claim it took), `done` (another process finished it meanwhile), or
+ * `busy` (a live owner holds it: its id and last heartbeat).
+ */
+export type ClaimOutcome =
+  | { outcome: 'claimed'; id: number; takenOver: string | null }
+  | { outcome: 'done' }
+  | { outcome: 'busy'; owner: string; heartbeatAt: string | null };
+
+/**
  * A run store. Writes are atomic (a crash leaves the previous state or the new one); callers that
  * issue several writes for one run (begin, checkpoints, complete) await them in that order.
  */
@@ -90,9 +109,25 @@ export interface RunStore {
    * cleared. Its checkpoint, if any, is kept (to resume from). Resolves to the run id.
    */
   begin(run: RunStart): Promise<number>;
+  /**
+   * Claims a run for `owner` (an id unique to one process, e.g. `host:pid:random`), atomically: a
+   * new run, or one that is failed, running without owner, running by this owner, or running by an
+   * owner whose heartbeat is older than `staleBefore` (ISO 8601 UTC), is (re)started as by
+   * {@link RunStore.begin} with this owner and heartbeat = now (its checkpoint kept); a done run is
+   * left alone (`done`), a run held by a live owner too (`busy`). Two processes claiming one run
+   * never both get `claimed` for the same heartbeat window.
+   */
+  claim(run: RunStart, owner: string, staleBefore: string): Promise<ClaimOutcome>;
+  /** Renews the claim's heartbeat; false when `owner` no longer holds the run (taken over, done, failed). */
+  heartbeat(key: string, owner: string): Promise<boolean>;
+  /**
+   * Gives up `owner`'s claim of a running run (it stays `running` with its checkpoint, owned by
+   * nobody, so the next claim takes it at once); false when `owner` did not hold it.
+   */
+  release(key: string, owner: string): Promise<boolean>;
   /** Replaces the run's checkpoint (the latest one is kept). Rejects when the run was not begun. */
   saveCheckpoint(key: string, step: number, state: unknown): Promise<void>;
-  /** The run's latest checkpoint, or null. */
+  /** The run's latest checkpoint, or null. Rejects with an InputError naming the run when the checkpoint cannot be read. */
   loadCheckpoint(key: string): Promise<Checkpoint | null>;
   /** Marks the run done (endedAt = now) with its documents and deletes its checkpoint. Rejects when the key is unknown. */
   complete(key: string, docs: RunDocuments): Promise<void>;

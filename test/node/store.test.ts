@@ -245,3 +245,94 @@ test('storeBesideOut: runs.sqlite in the parent folder of the output folder', ()
   assert.equal(storeBesideOut('/tmp/a/b'), '/tmp/a/runs.sqlite');
   assert.equal(storeBesideOut('exp1'), 'runs.sqlite');
 });
+
+test('claims: one owner at a time; busy while its heartbeat is recent; taken over when stale or released; done runs left alone', async () => {
+  const path = freshPath();
+  const a = await openRunStore(path);
+  const b = await openRunStore(path); // a second process, as far as SQLite is concerned
+  const recent = (): string => new Date(Date.now() - 60_000).toISOString(); // stale = older than a minute
+  try {
+    const first = await a.claim(start('k'), 'host-a:1:aa', recent());
+    assert.equal(first.outcome, 'claimed');
+    assert.deepEqual(await b.claim(start('k'), 'host-b:2:bb', recent()), { outcome: 'busy', owner: 'host-a:1:aa', heartbeatAt: (await rowOf(path, 'k')).heartbeat_at });
+    // The owner claiming again (a restart of its own run) keeps it; the heartbeat is its own only.
+    assert.equal((await a.claim(start('k'), 'host-a:1:aa', recent())).outcome, 'claimed');
+    assert.equal(await a.heartbeat('k', 'host-a:1:aa'), true);
+    assert.equal(await b.heartbeat('k', 'host-b:2:bb'), false);
+    await a.saveCheckpoint('k', 7, { step: 7 });
+    // A stale heartbeat (older than staleBefore) is taken over, checkpoint kept, and the old owner learns it.
+    const future = new Date(Date.now() + 1000).toISOString();
+    const taken = await b.claim(start('k'), 'host-b:2:bb', future);
+    assert.deepEqual(taken, { outcome: 'claimed', id: first.outcome === 'claimed' ? first.id : -1, takenOver: 'host-a:1:aa' });
+    assert.equal((await b.loadCheckpoint('k'))?.step, 7);
+    assert.equal(await a.heartbeat('k', 'host-a:1:aa'), false, 'the old owner lost it');
+    // Released: the next claim takes it at once.
+    assert.equal(await a.release('k', 'host-a:1:aa'), false, 'only the owner releases');
+    assert.equal(await b.release('k', 'host-b:2:bb'), true);
+    assert.deepEqual(await a.claim(start('k'), 'host-a:1:aa', recent()), { outcome: 'claimed', id: taken.outcome === 'claimed' ? taken.id : -1, takenOver: null });
+    // Done: nobody claims it again; failed: claimable.
+    await a.complete('k', { final: { step: 1 }, history: [], result: { ok: true } });
+    assert.deepEqual(await b.claim(start('k'), 'host-b:2:bb', future), { outcome: 'done' });
+    assert.equal((await rowOf(path, 'k')).owner, null, 'complete clears the claim');
+    assert.equal((await b.claim(start('f'), 'host-b:2:bb', recent())).outcome, 'claimed');
+    await b.fail('f', 'boom');
+    assert.equal((await a.claim(start('f'), 'host-a:1:aa', recent())).outcome, 'claimed');
+    // begin (train's runs) leaves a run without owner: a claim takes it.
+    await a.begin(start('t'));
+    assert.equal((await b.claim(start('t'), 'host-b:2:bb', recent())).outcome, 'claimed');
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('claims from six connections to one file: exactly one wins, the others see it busy', async () => {
+  const path = freshPath();
+  const stores = await Promise.all(Array.from({ length: 6 }, () => openRunStore(path)));
+  try {
+    const staleBefore = new Date(Date.now() - 60_000).toISOString();
+    const outcomes = await Promise.all(stores.map((s, i) => s.claim(start('race'), `h:${i}:0${i}`, staleBefore)));
+    assert.equal(outcomes.filter((o) => o.outcome === 'claimed').length, 1);
+    assert.equal(outcomes.filter((o) => o.outcome === 'busy').length, 5);
+  } finally {
+    for (const s of stores) await s.close();
+  }
+});
+
+test('schema 1 → 2: a version-1 store is migrated when opened (its runs kept, claimable); a damaged document is reported, not thrown', async () => {
+  const path = freshPath();
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.exec(`CREATE TABLE runs (id INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL, experiment TEXT, label TEXT, config TEXT, seed INTEGER,
+    code_version TEXT, status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed')), started_at TEXT, ended_at TEXT,
+    final TEXT, history TEXT, result TEXT, error TEXT);
+    CREATE TABLE checkpoints (key TEXT PRIMARY KEY REFERENCES runs (key), step INTEGER NOT NULL, state TEXT NOT NULL, saved_at TEXT NOT NULL);`);
+  db.prepare("INSERT INTO runs (key, experiment, status, config, final, result) VALUES ('old', 'e', 'running', '{}', NULL, NULL), ('bad', 'e', 'done', '{}', '{\"a\":', '[1,')").run();
+  db.pragma('user_version = 1');
+  db.close();
+  const s = await openRunStore(path);
+  try {
+    const raw = new Database(path, { readonly: true });
+    assert.equal(raw.pragma('user_version', { simple: true }), 2);
+    raw.close();
+    assert.equal((await s.claim(start('old'), 'h:1:01', new Date().toISOString())).outcome, 'claimed', 'a v1 running row has no owner');
+    const bad = await s.get('bad');
+    assert.ok(bad && bad.damaged && /final/.test(bad.damaged) && /result/.test(bad.damaged), bad?.damaged);
+    assert.equal(bad.result, null);
+    const listed = await s.list();
+    assert.equal(listed.find((r) => r.key === 'bad')?.damaged?.startsWith('final'), true);
+    assert.equal(listed.find((r) => r.key === 'old')?.damaged, undefined);
+  } finally {
+    await s.close();
+  }
+});
+
+async function rowOf(path: string, key: string): Promise<{ owner: string | null; heartbeat_at: string | null }> {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.prepare('SELECT owner, heartbeat_at FROM runs WHERE key = ?').get(key) as { owner: string | null; heartbeat_at: string | null };
+  } finally {
+    db.close();
+  }
+}
