@@ -16,6 +16,7 @@
  *
  * Usage: node --import tsx bench/default-schedule.bench.ts [--steps 30000] [--sets 2] [--compare]
  *          [--only deep-linear,conv] [--attacks exact-inf,pgd-2] [--scales 0.1,1,10] [--json FILE]
+ *          [--override JSON]  (settings merged into every config, e.g. '{"lr":0.05}')
  *          [--export FILE]   (the deep-linear cases as JSON for bench/peer_torch_schedule.py)
  * Timings never go into tests.
  */
@@ -47,6 +48,8 @@ const MODELS = (opt('--only') ?? 'deep-linear,diagonal,conv').split(',');
 const ATTACKS = (opt('--attacks') ?? 'exact-inf,exact-2,pgd-inf,pgd-2').split(',');
 const SCALES = (opt('--scales') ?? '0.1,1,10').split(',').map(Number);
 const COMPARE = args.includes('--compare');
+/** Settings merged into every run's config (e.g. '{"lr":0.05}'), to try a candidate default. */
+const OVERRIDE = JSON.parse(opt('--override') ?? '{}') as Record<string, unknown>;
 
 /** The seeded data sets of the grid: (n, d, margin) drawn uniformly from the ranges. */
 function gridSets(count: number): { n: number; d: number; margin: number; seed: number }[] {
@@ -126,7 +129,7 @@ for (const set of gridSets(SETS)) {
         const [attack, p] = a.split('-');
         const eps = (EPS_FRACTION * set.margin * scale) / (p === 'inf' ? Math.sqrt(set.d) : 1);
         const depth = modelKind === 'deep-linear' ? 3 : 2;
-        const common = { data: 'bench', model: modelKind, depth, attack, p, eps, steps: T };
+        const common = { data: 'bench', model: modelKind, depth, attack, p, eps, steps: T, ...OVERRIDE };
         const configs: [string, TrainConfig][] = [['default', parseTrainConfig(common)]];
         if (COMPARE) configs.push(['loss-scaled 0.1/√(t+1)', parseTrainConfig({ ...common, schedule: 'loss-scaled', lr: 0.1 })]);
         let u: Float64Array;
