@@ -19,7 +19,7 @@
  * whole data set at step 0. `--self-check` verifies that this loop is `train`: bit-identical θ̂
  * and log ρ after a few steps on a 160-digit subset, for the three attacks.
  *
- * Usage: node --import tsx bench/c2.bench.ts [--kernels wasm|js] [--only mnist-clean,mnist-fgsm,mnist-pgd,toy-fgsm]
+ * Usage: node --import tsx bench/c2.bench.ts [--kernels wasm|js|openblas] [--threads N] [--only mnist-clean,mnist-fgsm,mnist-pgd,toy-fgsm]
  *          [--steps N] [--max-seconds S] [--warmup N] [--toy-seconds S] [--toy-repeats N] [--label L] [--json FILE]
  *        node --import tsx bench/c2.bench.ts --export DIR     data, starting points and reference iterates for the peer
  *        node --import tsx bench/c2.bench.ts --self-check     the written-out MNIST step is `train`'s step
@@ -46,8 +46,8 @@ import { createStepper, type EpochBatches, type MutableTrainState } from '../src
 import { train, type TrainOptions } from '../src/train/trainer.ts';
 import { Measurer } from '../src/metrics/measure.ts';
 import { recordSteps } from '../src/train/record.ts';
-import { jsKernels, kernels, setKernels } from '../src/linalg/kernels.ts';
-import { createWasmKernels } from '../src/linalg/wasm/backend.ts';
+import { kernels } from '../src/linalg/kernels.ts';
+import { selectKernels } from '../src/node/select-kernels.ts';
 
 // ---- MNIST workload (docs/THEORY.md §6, experiments/c2-mnist.json) ----
 const MNIST_DATA = 'mnist:all';
@@ -402,7 +402,8 @@ function measureCost(): void {
 
 interface Args {
   measure: boolean;
-  kernels: 'js' | 'wasm';
+  kernels: 'js' | 'wasm' | 'openblas';
+  threads: number;
   only: string[];
   steps: number;
   maxSeconds: number;
@@ -418,6 +419,7 @@ interface Args {
 function parseArgs(argv: string[]): Args {
   const args: Args = {
     kernels: 'wasm',
+    threads: 1,
     only: WORKLOADS,
     steps: DEFAULT_STEPS,
     maxSeconds: DEFAULT_MAX_SECONDS,
@@ -438,6 +440,7 @@ function parseArgs(argv: string[]): Args {
       return v;
     };
     if (a === '--kernels') args.kernels = value() as Args['kernels'];
+    else if (a === '--threads') args.threads = Number(value());
     else if (a === '--only') args.only = value().split(',');
     else if (a === '--steps') args.steps = Number(value());
     else if (a === '--max-seconds') args.maxSeconds = Number(value());
@@ -451,10 +454,10 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--measure') args.measure = true;
     else
       throw new Error(
-        `unknown argument ${a} (allowed: --kernels wasm|js, --only ${WORKLOADS.join(',')}, --steps N, --max-seconds S, --warmup N, --toy-seconds S, --toy-repeats N, --label L, --json FILE, --export DIR, --self-check, --measure)`,
+        `unknown argument ${a} (allowed: --kernels wasm|js|openblas, --threads N, --only ${WORKLOADS.join(',')}, --steps N, --max-seconds S, --warmup N, --toy-seconds S, --toy-repeats N, --label L, --json FILE, --export DIR, --self-check, --measure)`,
       );
   }
-  if (args.kernels !== 'js' && args.kernels !== 'wasm') throw new Error(`--kernels must be js or wasm, got ${args.kernels}`);
+  if (!['js', 'wasm', 'openblas'].includes(args.kernels)) throw new Error(`--kernels must be js, wasm or openblas, got ${args.kernels}`);
   for (const o of args.only) if (!WORKLOADS.includes(o)) throw new Error(`--only: unknown workload ${o} (allowed: ${WORKLOADS.join(', ')})`);
   if (!Number.isInteger(args.steps) || args.steps < 1) throw new Error(`--steps must be an integer ≥ 1, got ${args.steps}`);
   if (!(args.maxSeconds > 0)) throw new Error(`--max-seconds must be > 0, got ${args.maxSeconds}`);
@@ -466,7 +469,7 @@ function parseArgs(argv: string[]): Args {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  setKernels(args.kernels === 'wasm' ? await createWasmKernels() : jsKernels);
+  await selectKernels(args.kernels, args.threads);
   if (args.selfCheck) {
     if (!selfCheck()) process.exitCode = 1;
     return;

@@ -13,7 +13,7 @@ import { solveCommand, type SolveFlags } from './solve.ts';
 import { runsCompareCommand, runsExportCommand, runsListCommand, runsShowCommand, type RunsCompareFlags, type RunsExportFlags, type RunsListFlags, type RunsShowFlags } from './runs.ts';
 import { VERSION } from './version.ts';
 import { measureCommand, type MeasureFlags } from './measure.ts';
-import { useWasmKernels, wasmKernelsSupported } from '../linalg/wasm/backend.ts';
+import { selectKernelsFromEnv } from '../node/select-kernels.ts';
 
 /** Exit codes: 0 ok, 1 a run failed (non-finite value, unexpected error), 2 bad input, 130 interrupted. */
 export const EXIT_INPUT = 2;
@@ -144,11 +144,11 @@ function buildProgram(result: { code: number }): Command {
 /** Run the CLI on argv (without node and script); returns the exit code. Never throws. */
 export async function main(argv: string[]): Promise<number> {
   const result = { code: 0 };
-  // Hot kernels: WebAssembly SIMD by default (same results to ~1e-14, several times faster);
-  // ADVBIAS_KERNELS=js keeps the plain-TypeScript reference.
-  if (process.env.ADVBIAS_KERNELS !== 'js' && wasmKernelsSupported()) await useWasmKernels();
   const program = buildProgram(result);
   try {
+    // Hot kernels (src/node/select-kernels.ts): OpenBLAS when present, else WebAssembly SIMD, else
+    // plain TypeScript; ADVBIAS_KERNELS and ADVBIAS_THREADS choose. Results record which.
+    await selectKernelsFromEnv();
     await program.parseAsync(argv, { from: 'user' });
     return result.code;
   } catch (e) {

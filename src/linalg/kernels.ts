@@ -22,6 +22,12 @@ export interface Kernels {
    * stored matrix transposed (A stored k×m, B stored n×k).
    */
   gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, A: Float64Array, ao: number, B: Float64Array, bo: number, beta: number, C: Float64Array, co: number): void;
+  /**
+   * Optional fused update of the training step on the sphere (src/train/step.ts): next ← from + c·g,
+   * then next ← next/‖next‖; returns ‖from + c·g‖. Backends without it get the step's own loops
+   * (next[k] = from[k] + c·g[k], Σ next², next[k] /= r, in index order).
+   */
+  sphereUpdate?(n: number, from: Float64Array, c: number, g: Float64Array, next: Float64Array): number;
 }
 
 /** Plain TypeScript reference kernels. */

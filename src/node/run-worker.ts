@@ -1,13 +1,13 @@
 /**
  * Worker thread of `advbias reproduce --jobs N`: trains the planned runs it is sent, one at a time,
  * and posts progress, checkpoints and results back (all as exact JSON, so the main thread gets the
- * same bits as a run in its own thread). Same kernels as the main thread (WebAssembly SIMD unless
- * ADVBIAS_KERNELS=js).
+ * same bits as a run in its own thread). Same kernels as the main thread (src/node/select-kernels.ts:
+ * ADVBIAS_KERNELS, ADVBIAS_THREADS).
  */
 import { parentPort } from 'node:worker_threads';
 import type { PlannedRun } from '../experiments/runner.ts';
 import type { TrainCheckpoint } from '../train/trainer.ts';
-import { useWasmKernels, wasmKernelsSupported } from '../linalg/wasm/backend.ts';
+import { selectKernelsFromEnv } from './select-kernels.ts';
 import { parseExact, stringifyExact } from '../util/exact-json.ts';
 import { createRunExecutor } from './run-exec.ts';
 
@@ -60,5 +60,5 @@ port.on('message', (msg: WorkerRequest) => {
   }
 });
 
-if (process.env.ADVBIAS_KERNELS !== 'js' && wasmKernelsSupported()) await useWasmKernels();
+await selectKernelsFromEnv();
 port.postMessage({ type: 'ready' } satisfies WorkerMessage);

@@ -21,6 +21,7 @@ import { lpNorm } from '../linalg/norms.ts';
 import { NonFiniteError, InputError } from '../errors.ts';
 import { type LossKind, logLossAndWeights } from '../losses/loss.ts';
 import { MarginEvaluator } from '../metrics/margins.ts';
+import { kernels } from '../linalg/kernels.ts';
 import { type Schedule, type ScheduleConfig, type ScheduleState, createSchedule } from './schedule.ts';
 
 /** What a stepper needs: the model, the data, the training perturbation, the loss and the schedule. */
@@ -209,6 +210,8 @@ class StepCore implements Stepper {
   private readonly initScale: number;
   private readonly randomStart: boolean;
   private readonly lossBased: boolean;
+  /** The schedule reads ‖g‖ (normalized, loss-based). */
+  private readonly needsGradNorm: boolean;
   private readonly attack: ReturnType<typeof createAttack>;
   private readonly evaluator: MarginEvaluator;
   private readonly onPhase: ((phase: StepPhase) => void) | null;
@@ -231,6 +234,7 @@ class StepCore implements Stepper {
     this.initScale = initScale;
     this.schedule = createSchedule(opts.schedule);
     this.lossBased = opts.schedule.kind === 'loss-based';
+    this.needsGradNorm = opts.schedule.kind === 'normalized' || opts.schedule.kind === 'loss-based';
     this.attack = createAttack(opts.attack);
     this.randomStart = opts.attack.randomStart;
     this.evaluator = new MarginEvaluator(model, data);
@@ -350,24 +354,36 @@ class StepCore implements Stepper {
         out.rollback.grad.set(grad);
       }
     }
-    let gg = 0;
-    for (let k = 0; k < P; k++) gg += grad[k] * grad[k];
-    const gradNorm = Math.sqrt(gg);
+    // ‖g‖ only where the schedule uses it (normalized divides by it; loss-based caps with it): a pass over θ.
+    let gradNorm = NaN;
+    if (this.needsGradNorm) {
+      let gg = 0;
+      for (let k = 0; k < P; k++) gg += grad[k] * grad[k];
+      gradNorm = Math.sqrt(gg);
+    }
     const u = this.schedule.update(state.schedule, { t, logLoss: logL, logRho: state.logRho, order: L, gradNorm });
     let logRho = u.rollback ? (u.state as { bestLogRho: number }).bestLogRho : state.logRho;
     const c = u.coefficient;
-    if (!Number.isFinite(c)) throw new NonFiniteError('step size', t, `coefficient ${c}; log‖θ‖ = ${logRho}; ‖g‖ = ${gradNorm}`);
+    if (!Number.isFinite(c)) throw new NonFiniteError('step size', t, `coefficient ${c}; log‖θ‖ = ${logRho}${this.needsGradNorm ? `; ‖g‖ = ${gradNorm}` : ''}`);
     const next = out.thetaHat;
-    let ss = 0;
-    for (let k = 0; k < P; k++) {
-      const v = from[k] + c * grad[k];
-      next[k] = v;
-      ss += v * v;
+    const fused = kernels().sphereUpdate;
+    let r: number;
+    if (fused) {
+      r = fused(P, from, c, grad, next);
+      if (!Number.isFinite(r)) throw new NonFiniteError('parameters', t + 1, 'non-finite gradient or update');
+      if (r === 0) throw new NonFiniteError('parameters', t + 1, 'the update sent θ to zero');
+    } else {
+      let ss = 0;
+      for (let k = 0; k < P; k++) {
+        const v = from[k] + c * grad[k];
+        next[k] = v;
+        ss += v * v;
+      }
+      r = Math.sqrt(ss);
+      if (!Number.isFinite(r)) throw new NonFiniteError('parameters', t + 1, 'non-finite gradient or update');
+      if (r === 0) throw new NonFiniteError('parameters', t + 1, 'the update sent θ to zero');
+      for (let k = 0; k < P; k++) next[k] /= r;
     }
-    const r = Math.sqrt(ss);
-    if (!Number.isFinite(r)) throw new NonFiniteError('parameters', t + 1, 'non-finite gradient or update');
-    if (r === 0) throw new NonFiniteError('parameters', t + 1, 'the update sent θ to zero');
-    for (let k = 0; k < P; k++) next[k] /= r;
     logRho += Math.log(r);
     if (!Number.isFinite(logRho)) throw new NonFiniteError('log‖θ‖', t + 1);
     out.t = t + 1;
