@@ -70,13 +70,42 @@ export function createPgd(config: AttackConfig): Attack {
               if (box) clipOffset(D, o, X, rowIndex(indices, k0 + b) * d, d, box[0], box[1]);
             } else D.fill(0, o, o + d);
           }
+          // ℓ∞ without a box, the common case: the step, the projection and the next iterate's points
+          // in one pass per row (the same arithmetic, in the same order, as the general path below).
+          const fusedLinf = p === Infinity && !box && !randomStart;
+          for (let b = 0; b < c; b++) {
+            const row = rowIndex(indices, k0 + b) * d;
+            const o = b * d;
+            for (let j = 0; j < d; j++) P[o + j] = X[row + j] + D[o + j];
+          }
           for (let step = 0; step < steps; step++) {
-            for (let b = 0; b < c; b++) {
-              const row = rowIndex(indices, k0 + b) * d;
-              const o = b * d;
-              for (let j = 0; j < d; j++) P[o + j] = X[row + j] + D[o + j];
+            if (step > 0 && !fusedLinf) {
+              for (let b = 0; b < c; b++) {
+                const row = rowIndex(indices, k0 + b) * d;
+                const o = b * d;
+                for (let j = 0; j < d; j++) P[o + j] = X[row + j] + D[o + j];
+              }
             }
             marginInputGradientBatch(bm, theta, P, null, 0, c, data.y, indices, k0, data.binary, s);
+            if (fusedLinf) {
+              for (let b = 0; b < c; b++) {
+                const row = rowIndex(indices, k0 + b) * d;
+                const o = b * d;
+                for (let j = 0; j < d; j++) {
+                  // sign(−g) and the clip to [−ε, ε] as 0/1 selections (no data-dependent branches):
+                  // exactly Math.sign(−g) + 0 and projectLinf's result for finite values (δ is never
+                  // −0 here: it starts at +0 and sums of ±α round to +0).
+                  const gj = G[o + j];
+                  const v = D[o + j] + stepSize * (+(gj < 0) - +(gj > 0));
+                  const hi = +(v > eps);
+                  const lo = +(v < -eps);
+                  const w = v * (1 - hi - lo) + eps * hi - eps * lo;
+                  D[o + j] = w;
+                  P[o + j] = X[row + j] + w;
+                }
+              }
+              continue;
+            }
             for (let b = 0; b < c; b++) {
               const o = b * d;
               for (let j = 0; j < d; j++) G[o + j] = -G[o + j];

@@ -201,9 +201,12 @@ export function createReluMlp(options: ReluMlpOptions): Model {
         if (k === 1) K.gemm(false, true, count, dims[1], d, 1, src, srcOff, theta, wOff[0], 0, z, zo);
         else K.gemm(false, true, count, dims[k], dims[k - 1], 1, a, R * hOff[k - 1], theta, wOff[k - 1], 0, z, zo);
         const end = zo + count * dims[k];
+        // a = v > 0 ? v : leak·v, without a branch (half the signs are random: a branch mispredicts
+        // about every other entry, ~3× slower); s ∈ {0, 1}, so the product is exactly v or v·leak.
         for (let i = zo; i < end; i++) {
           const v = z[i];
-          a[i] = v > 0 ? v : leak * v;
+          const s = +(v > 0);
+          a[i] = v * (s + leak * (1 - s));
         }
       }
       K.gemm(false, true, count, outputs, dims[L - 1], 1, a, R * hOff[L - 1], theta, wOff[L - 1], 0, out, 0);
@@ -228,7 +231,10 @@ export function createReluMlp(options: ReluMlpOptions): Model {
         else K.gemm(false, false, count, dims[k], dims[k + 1], 1, g, R * hOff[k + 1], theta, wOff[k], 0, g, go);
         const end = go + count * dims[k];
         // ReLU'(0) = 0: the slope on z ≤ 0 is `leak`.
-        for (let i = go; i < end; i++) if (!(z[i] > 0)) g[i] *= leak;
+        for (let i = go; i < end; i++) {
+          const s = +(z[i] > 0);
+          g[i] *= s + leak * (1 - s);
+        }
         if (gradTheta) {
           if (k === 1) K.gemm(true, false, dims[1], d, count, 1, g, go, src, srcOff, 1, gradTheta, wOff[0]);
           else K.gemm(true, false, dims[k], dims[k - 1], count, 1, g, go, a, R * hOff[k - 1], 1, gradTheta, wOff[k - 1]);
