@@ -278,6 +278,16 @@ export function createFgm(config: AttackConfig): Attack {
           for (let b = 0; b < c; b++) {
             const i = rowIndex(indices, k0 + b);
             const go = b * d;
+            if (p === Infinity) {
+              // FGSM: δ = ε·sign(−g) in one pass, the sign as 0/1 selections (no data-dependent branch);
+              // the same values as the general path below for finite g.
+              for (let j = 0; j < d; j++) {
+                const gj = G[go + j];
+                delta[i * d + j] = (+(gj < 0) - +(gj > 0)) * eps;
+              }
+              if (box) clipOffset(delta, i * d, data.X, i * d, d, box[0], box[1]);
+              continue;
+            }
             for (let j = 0; j < d; j++) G[go + j] = -G[go + j];
             steepestAscent(G, p, delta, d, go, i * d);
             for (let j = 0; j < d; j++) delta[i * d + j] *= eps;

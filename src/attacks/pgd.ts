@@ -123,6 +123,30 @@ export function createPgd(config: AttackConfig): Attack {
         }
         return;
       }
+      if (s.linear && !randomStart && !box) {
+        // Binary linear-in-x model, no random start, no box: ∇_x m_i = y_i β for every x, so the K
+        // iterates depend on the row only through y_i ∈ {±1}, and every map below is odd (sign,
+        // ℓp steepest ascent, projection onto a centred ball). δ is computed once for y = +1 and
+        // written as δ or 0 − δ (0 − x keeps +0 where the per-row loop has +0): bit for bit the
+        // per-row loop's result, at O(K·d + count·d) instead of O(count·K·d).
+        const plus = dir;
+        const q = x;
+        plus.fill(0, 0, d);
+        const beta = s.beta;
+        for (let step = 0; step < steps; step++) {
+          for (let j = 0; j < d; j++) g[j] = -beta[j];
+          steepestAscent(g, p, q, d);
+          for (let j = 0; j < d; j++) plus[j] += stepSize * q[j];
+          projectBall(p, plus, null, eps, d, 0);
+        }
+        for (let k = 0; k < count; k++) {
+          const i = rowIndex(indices, k);
+          const row = i * d;
+          if (data.y[i] > 0) for (let j = 0; j < d; j++) delta[row + j] = plus[j];
+          else for (let j = 0; j < d; j++) delta[row + j] = 0 - plus[j];
+        }
+        return;
+      }
       for (let k = 0; k < count; k++) {
         const i = rowIndex(indices, k);
         const row = i * d;

@@ -1,19 +1,20 @@
 import { Command, CommanderError, Option } from 'commander';
 import { AdvbiasError, InputError } from '../errors.ts';
-import { trainCommand, type TrainFlags } from './train.ts';
+import type { TrainFlags } from './train.ts';
 import { addSettingOptions } from './flags.ts';
-import { schemaCommand } from './schema.ts';
 import { MODELS } from '../models/registry.ts';
 import { ATTACKS } from '../attacks/index.ts';
 
 /** Run settings `advbias measure` takes besides the model's and the attack's (data: required unless --params is a result.json). */
 const MEASURE_SETTINGS = new Set(['data', 'model', 'attack', 'loss', 'seed', 'reference', 'kkt', 'evalEps', 'evalSteps', 'evalRestarts', 'evalData']);
-import { reproduceCommand, type ReproduceFlags } from './reproduce.ts';
-import { solveCommand, type SolveFlags } from './solve.ts';
-import { runsCompareCommand, runsExportCommand, runsListCommand, runsShowCommand, type RunsCompareFlags, type RunsExportFlags, type RunsListFlags, type RunsShowFlags } from './runs.ts';
+import type { ReproduceFlags } from './reproduce.ts';
+import type { SolveFlags } from './solve.ts';
+import type { RunsCompareFlags, RunsExportFlags, RunsListFlags, RunsShowFlags } from './runs.ts';
 import { VERSION } from './version.ts';
-import { measureCommand, type MeasureFlags } from './measure.ts';
+import type { MeasureFlags } from './measure.ts';
 import { selectKernelsFromEnv } from '../node/select-kernels.ts';
+
+// Each command's module is imported when that command runs (start-up loads only the flag definitions).
 
 /** Exit codes: 0 ok, 1 a run failed (non-finite value, unexpected error), 2 bad input, 130 interrupted. */
 export const EXIT_INPUT = 2;
@@ -40,7 +41,7 @@ function buildProgram(result: { code: number }): Command {
     .option('--no-store', 'do not record the run in a run store')
     .addOption(new Option('--no-progress', 'hide the progress bar').hideHelp())
     .action(async (opts: TrainFlags) => {
-      result.code = await trainCommand(opts);
+      result.code = await (await import('./train.ts')).trainCommand(opts);
     });
   const measure = program
     .command('measure')
@@ -51,7 +52,7 @@ function buildProgram(result: { code: number }): Command {
   addSettingOptions(measure, (name) => MEASURE_SETTINGS.has(name) || MODELS.kindsTaking(name).length > 0 || ATTACKS.kindsTaking(name).length > 0);
   measure
     .action(async (opts: MeasureFlags) => {
-      result.code = await measureCommand(opts);
+      result.code = await (await import('./measure.ts')).measureCommand(opts);
     });
   program
     .command('solve')
@@ -67,7 +68,7 @@ function buildProgram(result: { code: number }): Command {
     .option('--seed <n>', 'interpolation-norm, L ≥ 3: seed of the random starts (default 0)')
     .option('--json', 'print one JSON object {"problem", "direction", "margin", "multipliers", "kkt", "status", "solver", …}')
     .action(async (opts: SolveFlags) => {
-      result.code = await solveCommand(opts);
+      result.code = await (await import('./solve.ts')).solveCommand(opts);
     });
 
   program
@@ -81,7 +82,7 @@ function buildProgram(result: { code: number }): Command {
     .option('--force', 'rerun every run even when the run store holds its result for this code version')
     .option('--store <file>', 'the run store (SQLite; default runs.sqlite beside the --out folder: out/runs.sqlite)')
     .action(async (names: string[], opts: ReproduceFlags) => {
-      result.code = await reproduceCommand(names, opts);
+      result.code = await (await import('./reproduce.ts')).reproduceCommand(names, opts);
     });
 
   program
@@ -89,8 +90,8 @@ function buildProgram(result: { code: number }): Command {
     .description('print the JSON Schema of a training config (train: --config files and experiment bases, flat or nested per kind) or of an experiment file, generated from the model/attack/schedule/loss descriptors')
     .argument('[which]', 'train | experiment (default train)')
     .option('--out <file>', 'write it there instead of stdout')
-    .action((which: string | undefined, opts: { out?: string }) => {
-      result.code = schemaCommand(which, opts);
+    .action(async (which: string | undefined, opts: { out?: string }) => {
+      result.code = (await import('./schema.ts')).schemaCommand(which, opts);
     });
 
   const runs = program.command('runs').description('the run store that reproduce and train fill (SQLite, default out/runs.sqlite): list, show, export and compare stored runs');
@@ -103,7 +104,7 @@ function buildProgram(result: { code: number }): Command {
     .option('--json', 'print one JSON array of the runs (no config, history or result; non-finite numbers as null)')
     .option('--force', 'leave out damaged runs (documents that cannot be read), each named on stderr, instead of stopping')
     .action(async (opts: RunsListFlags) => {
-      result.code = await runsListCommand(opts);
+      result.code = await (await import('./runs.ts')).runsListCommand(opts);
     });
   runs
     .command('show')
@@ -113,7 +114,7 @@ function buildProgram(result: { code: number }): Command {
     .option('--json', 'print the stored run as one JSON object (non-finite numbers as null)')
     .option('--force', 'show a damaged run anyway (its unreadable documents as null)')
     .action(async (id: string, opts: RunsShowFlags) => {
-      result.code = await runsShowCommand(id, opts);
+      result.code = await (await import('./runs.ts')).runsShowCommand(id, opts);
     });
   runs
     .command('export')
@@ -125,7 +126,7 @@ function buildProgram(result: { code: number }): Command {
     .option('--out <file>', 'write there instead of stdout')
     .option('--force', 'leave out damaged runs (documents that cannot be read), each named on stderr, instead of stopping')
     .action(async (opts: RunsExportFlags) => {
-      result.code = await runsExportCommand(opts);
+      result.code = await (await import('./runs.ts')).runsExportCommand(opts);
     });
   runs
     .command('compare')
@@ -136,7 +137,7 @@ function buildProgram(result: { code: number }): Command {
     .option('--log-y', 'log scale on the y axis')
     .option('--store <file>', 'the run store (default out/runs.sqlite)')
     .action(async (ids: string[], opts: RunsCompareFlags) => {
-      result.code = await runsCompareCommand(ids, opts);
+      result.code = await (await import('./runs.ts')).runsCompareCommand(ids, opts);
     });
   return program;
 }

@@ -45,7 +45,8 @@ export async function runPool(list: PoolJob[], jobs: number, cb: PoolCallbacks, 
       if (live === 0) resolveAll();
     };
     for (let k = 0; k < n; k++) {
-      const w = new Worker(new URL('./run-worker-boot.mjs', import.meta.url));
+      // Compiled (dist/): the worker's own module; from the sources: a boot file that registers tsx first.
+      const w = new Worker(new URL(import.meta.url.endsWith('.js') ? './run-worker.js' : './run-worker-boot.mjs', import.meta.url));
       workers.push(w);
       let current: number | null = null;
       const next = async (): Promise<void> => {

@@ -6,8 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import { compile } from 'vega-lite';
+import type * as Vega from 'vega';
 import { InputError } from '../errors.ts';
 import type { FigureSpec } from '../report/figures.ts';
 
@@ -42,14 +41,24 @@ export interface RenderedFigure {
   readonly warnings: string[];
 }
 
+type VegaModule = typeof Vega;
+type VegaLiteCompile = (typeof import('vega-lite'))['compile'];
+let libs: Promise<{ vega: VegaModule; compile: VegaLiteCompile }> | null = null;
+
+/** vega and vega-lite, loaded on the first render (~0.5 s of module loading a run without figures skips). */
+function renderLibs(): Promise<{ vega: VegaModule; compile: VegaLiteCompile }> {
+  libs ??= Promise.all([import('vega'), import('vega-lite')]).then(([vega, vl]) => ({ vega: vega as VegaModule, compile: vl.compile }));
+  return libs;
+}
+
 /** A vega logger that keeps warnings and errors instead of printing them. */
-function collectingLogger(warnings: string[]): vega.LoggerInterface {
+function collectingLogger(vega: VegaModule, warnings: string[]): Vega.LoggerInterface {
   let level = vega.Warn;
   const keep = (kind: string) => (...args: readonly unknown[]) => {
     warnings.push(`${kind}: ${args.map(String).join(' ')}`);
     return logger;
   };
-  const logger: vega.LoggerInterface = {
+  const logger: Vega.LoggerInterface = {
     level(value?: number) {
       if (value === undefined) return level;
       level = value;
@@ -59,7 +68,7 @@ function collectingLogger(warnings: string[]): vega.LoggerInterface {
     warn: keep('warning'),
     info: () => logger,
     debug: () => logger,
-  } as vega.LoggerInterface;
+  } as Vega.LoggerInterface;
   return logger;
 }
 
@@ -71,7 +80,7 @@ let svgQueue: Promise<unknown> = Promise.resolve();
  * process-wide counters, so the same spec would get other ids on a second render; the counters are
  * reset before each render, and renders are queued so that two in flight cannot interleave.
  */
-function svgOf(vgSpec: vega.Spec, logger: vega.LoggerInterface): Promise<string> {
+function svgOf(vega: VegaModule, vgSpec: Vega.Spec, logger: Vega.LoggerInterface): Promise<string> {
   const render = async () => {
     vega.resetSVGDefIds();
     const view = new vega.View(vega.parse(vgSpec), { renderer: 'none', logger });
@@ -100,11 +109,12 @@ export async function renderFigure(spec: FigureSpec, options: RenderOptions = {}
 
 /** The SVG of a vega-lite spec alone (no fonts needed), as in {@link renderFigure}. */
 export async function renderSvg(spec: FigureSpec): Promise<{ svg: string; warnings: string[] }> {
+  const { vega, compile } = await renderLibs();
   const warnings: string[] = [];
-  const logger = collectingLogger(warnings);
+  const logger = collectingLogger(vega, warnings);
   // A copy: vega tags every data row it ingests with a symbol-keyed id, which would leak into `spec`.
   const { spec: vgSpec } = compile(structuredClone(spec), { logger });
-  const svg = await svgOf(vgSpec, logger);
+  const svg = await svgOf(vega, vgSpec, logger);
   return { svg, warnings };
 }
 

@@ -11,8 +11,6 @@
  * Runs in Node and in the browser: no `fs`, no `process`; the WASM module is loaded once per
  * JavaScript realm and reused.
  */
-// @ts-expect-error -- scs-solver ships no type declarations; the surface used here is typed by ScsModule below.
-import createScsUntyped from 'scs-solver';
 import { InputError } from '../errors.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { dualExponent, lpNorm, steepestAscent } from '../linalg/norms.ts';
@@ -88,7 +86,12 @@ interface ScsModuleOptions {
   printErr(text: string): void;
 }
 
-const createScs = createScsUntyped as (options: ScsModuleOptions) => Promise<ScsModule>;
+/** scs-solver's factory, imported on first use (its glue costs ~60 ms of start-up a run without SCS skips). */
+const createScs = async (options: ScsModuleOptions): Promise<ScsModule> => {
+  // @ts-expect-error -- scs-solver ships no type declarations; the surface used here is typed by ScsModule above.
+  const mod = (await import('scs-solver')) as { default: (o: ScsModuleOptions) => Promise<ScsModule> };
+  return mod.default(options);
+};
 
 let scsModule: Promise<ScsModule> | null = null;
 
