@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Entry point. The compiled CLI in dist/ (built by `npm run build`, which `npm ci` and `npm test` run)
+// Entry point. The bundled CLI in dist/cli/ (built by `npm run build`, which `npm ci` and `npm test` run)
 // starts in ~0.2 s; when dist/ is missing or older than any file under src/ (an edit since the last
 // build), the TypeScript sources run through tsx instead (~2 s to start), so an edit is never masked
 // by a stale build. ADVBIAS_FROM_SOURCE=1 forces the sources.

@@ -7,9 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { packageRoot } from './package-root.ts';
 
 function files(dir: string): string[] {
   const out: string[] = [];
@@ -27,6 +25,7 @@ let cached: string | null = null;
 export function codeVersion(): string {
   if (cached !== null) return cached;
   const h = createHash('sha256');
+  const ROOT = packageRoot();
   const list = [...files(join(ROOT, 'src')), join(ROOT, 'package-lock.json')].sort();
   for (const f of list) {
     h.update(relative(ROOT, f));

@@ -8,12 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { InputError } from '../errors.ts';
 import { parseExperiment, type ExperimentConfig } from '../experiments/schema.ts';
 import type { ExperimentResult, ExpectationRow } from '../experiments/runner.ts';
+import { packageRoot } from './package-root.ts';
 import { experimentFigures } from '../experiments/figures.ts';
 import { writeFigure } from './render.ts';
 import { verdict } from '../experiments/claims.ts';
 
 /** The folder of the experiment configs shipped with advbias. */
-export const EXPERIMENTS_DIR = fileURLToPath(new URL('../../experiments/', import.meta.url));
+export const EXPERIMENTS_DIR = join(packageRoot(), 'experiments');
 
 /** Every experiment config in `dir`, validated, sorted by id. */
 export function loadExperiments(dir: string = EXPERIMENTS_DIR): ExperimentConfig[] {

@@ -32,9 +32,10 @@ test('package.json exports point at the built JS and declarations', () => {
   assert.equal(pkg.types, './dist/index.d.ts');
   for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/index.js.map', 'dist/train/step.d.ts', 'dist/linalg/wasm/kernels-wasm.generated.js'])
     assert.ok(existsSync(join(ROOT, file)), `${file} is built`);
-  // The compiled CLI (bin/advbias.mjs runs it while it is current) sits beside the library, which
+  // The bundled CLI (bin/advbias.mjs runs it while it is current) sits beside the library, which
   // does not import it or the Node-only modules.
-  assert.ok(existsSync(join(ROOT, 'dist', 'cli', 'main.js')) && existsSync(join(ROOT, 'dist', '.build-stamp')), 'dist/ holds the compiled CLI and its build stamp');
+  assert.ok(existsSync(join(ROOT, 'dist', 'cli', 'main.js')) && existsSync(join(ROOT, 'dist', 'cli', 'run-worker.js')) && existsSync(join(ROOT, 'dist', '.build-stamp')), 'dist/cli/ holds the bundled CLI and its worker, dist/ the build stamp');
+  assert.ok(!existsSync(join(ROOT, 'dist', 'node')), 'the Node-only modules are not compiled into the library');
   // Relative imports were rewritten from .ts to .js.
   const index = readFileSync(join(ROOT, 'dist', 'index.js'), 'utf8');
   assert.doesNotMatch(index, /from ["']\.\/(cli|node)\//);
