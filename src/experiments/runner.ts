@@ -3,6 +3,7 @@
  * computes per-run metrics and checks the expected outcomes. Library code: data loading is injected
  * (files need Node), results are plain JSON-ready data; figures are drawn elsewhere from them.
  */
+import { kernels } from '../linalg/kernels.ts';
 import type { Dataset } from '../data/dataset.ts';
 import type { SolverResult } from '../solvers/types.ts';
 import { solve } from '../solvers/index.ts';
@@ -62,6 +63,8 @@ export interface RunResult {
   evaluation: { data: string; eps: number[]; robustAccuracy: number[]; attack: string; examples: number; reportEps: number } | null;
   metrics: Partial<Record<RunMetric, number>>;
   seconds: number;
+  /** The hot kernels the run was computed with (`kernels().name`, e.g. `openblas 0.3.21 Zen ×1` or `wasm`). */
+  kernels?: string;
   /** True when the run was stopped before its last step (Ctrl-C): not a result to keep. */
   interrupted?: boolean;
 }
@@ -468,7 +471,7 @@ export async function executeRun(plan: PlannedRun, hooks: RunHooks, solveCache: 
     monotonicity: result.monotonicity,
     evaluation,
   };
-  return { ...partial, metrics: runMetrics(partial, c, d, { kernel: summarize(kernel), bias: summarize(bias) }), seconds: (Date.now() - t1) / 1000, interrupted: result.interrupted };
+  return { ...partial, metrics: runMetrics(partial, c, d, { kernel: summarize(kernel), bias: summarize(bias) }), seconds: (Date.now() - t1) / 1000, kernels: kernels().name, interrupted: result.interrupted };
 }
 
 /** The experiment's result from its runs (in plan order): expectations, pass/fail, dense solver paths. */

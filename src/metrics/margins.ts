@@ -250,9 +250,10 @@ export class MarginEvaluator {
       this.gradient(theta, X, this.lastIndices, weights, grad);
       return;
     }
-    grad.fill(0);
     const count = this.lastCount;
-    if (this.seedPass(this.lastIndices, 0, count, weights)) bm.backwardBatch(theta, X, this.lastIndices, 0, count, this.bDOut, grad, null, this.bws!);
+    // One pass: it overwrites grad (no zeroing pass over θ first); all weights 0: the gradient is 0.
+    if (this.seedPass(this.lastIndices, 0, count, weights)) bm.backwardBatch(theta, X, this.lastIndices, 0, count, this.bDOut, grad, null, this.bws!, true);
+    else grad.fill(0);
   }
 
   /** β(θ) into `out` (linear-in-x models only). */

@@ -167,7 +167,9 @@ export function createDeepLinear(options: DeepLinearOptions): Model {
       for (let k = 2; k < L; k++) K.gemm(false, true, count, dims[k], dims[k - 1], 1, h, R * hOff[k - 1], theta, wOff[k - 1], 0, h, R * hOff[k]);
       K.gemm(false, true, count, 1, dims[L - 1], 1, h, R * hOff[L - 1], theta, wOff[L - 1], 0, out, 0);
     },
-    backwardBatch(theta, X, rows, start, count, dOut, gradTheta, gradX, bws) {
+    backwardBatch(theta, X, rows, start, count, dOut, gradTheta, gradX, bws, overwrite = false) {
+      // β of the gradTheta products: 0 overwrites (the caller did not zero it), 1 accumulates.
+      const acc = overwrite ? 0 : 1;
       const K = kernels();
       const R = bws.maxRows;
       const { h, g, x } = bws.buffers;
@@ -175,7 +177,7 @@ export function createDeepLinear(options: DeepLinearOptions): Model {
       const src = rows === null ? X : x;
       const srcOff = rows === null ? start * d : 0;
       if (L === 1) {
-        if (gradTheta) K.gemm(true, false, 1, d, count, 1, dOut, 0, src, srcOff, 1, gradTheta, 0);
+        if (gradTheta) K.gemm(true, false, 1, d, count, 1, dOut, 0, src, srcOff, acc, gradTheta, 0);
         if (gradX) K.gemm(false, false, count, d, 1, 1, dOut, 0, theta, 0, 0, gradX, 0);
         return;
       }
@@ -185,9 +187,9 @@ export function createDeepLinear(options: DeepLinearOptions): Model {
       if (gradX) K.gemm(false, false, count, d, dims[1], 1, g, R * hOff[1], theta, wOff[0], 0, gradX, 0);
       if (!gradTheta) return;
       // ∇_{W_L} += Dᵀ H_{L−1}; ∇_{W_k} += G_kᵀ H_{k−1} (H_0 = X).
-      K.gemm(true, false, 1, dims[L - 1], count, 1, dOut, 0, h, R * hOff[L - 1], 1, gradTheta, wOff[L - 1]);
-      for (let k = L - 1; k >= 2; k--) K.gemm(true, false, dims[k], dims[k - 1], count, 1, g, R * hOff[k], h, R * hOff[k - 1], 1, gradTheta, wOff[k - 1]);
-      K.gemm(true, false, dims[1], d, count, 1, g, R * hOff[1], src, srcOff, 1, gradTheta, wOff[0]);
+      K.gemm(true, false, 1, dims[L - 1], count, 1, dOut, 0, h, R * hOff[L - 1], acc, gradTheta, wOff[L - 1]);
+      for (let k = L - 1; k >= 2; k--) K.gemm(true, false, dims[k], dims[k - 1], count, 1, g, R * hOff[k], h, R * hOff[k - 1], acc, gradTheta, wOff[k - 1]);
+      K.gemm(true, false, dims[1], d, count, 1, g, R * hOff[1], src, srcOff, acc, gradTheta, wOff[0]);
     },
   };
 }

@@ -99,7 +99,8 @@ export interface Model {
   /**
    * After `forwardBatch` on the same arguments: gradTheta ← gradTheta + Σ_b Σ_k dOut[b·K+k] ∇_θ f_k(θ; x_b)
    * (if not null) and gradX[b·d + j] ← Σ_k dOut[b·K+k] ∂f_k/∂x_j (θ; x_b) (overwritten, count×d
-   * row-major from offset 0, if not null).
+   * row-major from offset 0, if not null). With `overwrite` true, gradTheta is overwritten instead
+   * (every entry written once: the caller need not zero it first); batch models must honour it.
    */
   backwardBatch?(
     theta: Float64Array,
@@ -111,6 +112,7 @@ export interface Model {
     gradTheta: Float64Array | null,
     gradX: Float64Array | null,
     bws: BatchWorkspace,
+    overwrite?: boolean,
   ): void;
 
   /**

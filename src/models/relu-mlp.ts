@@ -211,7 +211,9 @@ export function createReluMlp(options: ReluMlpOptions): Model {
       }
       K.gemm(false, true, count, outputs, dims[L - 1], 1, a, R * hOff[L - 1], theta, wOff[L - 1], 0, out, 0);
     },
-    backwardBatch(theta, X, rows, start, count, dOut, gradTheta, gradX, bws) {
+    backwardBatch(theta, X, rows, start, count, dOut, gradTheta, gradX, bws, overwrite = false) {
+      // β of the gradTheta products: 0 overwrites (the caller did not zero it), 1 accumulates.
+      const acc = overwrite ? 0 : 1;
       const K = kernels();
       const R = bws.maxRows;
       const { z, a, g, x } = bws.buffers;
@@ -219,11 +221,11 @@ export function createReluMlp(options: ReluMlpOptions): Model {
       const src = rows === null ? X : x;
       const srcOff = rows === null ? start * d : 0;
       if (L === 1) {
-        if (gradTheta) K.gemm(true, false, outputs, d, count, 1, dOut, 0, src, srcOff, 1, gradTheta, 0);
+        if (gradTheta) K.gemm(true, false, outputs, d, count, 1, dOut, 0, src, srcOff, acc, gradTheta, 0);
         if (gradX) K.gemm(false, false, count, d, outputs, 1, dOut, 0, theta, 0, 0, gradX, 0);
         return;
       }
-      if (gradTheta) K.gemm(true, false, outputs, dims[L - 1], count, 1, dOut, 0, a, R * hOff[L - 1], 1, gradTheta, wOff[L - 1]);
+      if (gradTheta) K.gemm(true, false, outputs, dims[L - 1], count, 1, dOut, 0, a, R * hOff[L - 1], acc, gradTheta, wOff[L - 1]);
       // G_k = (G_{k+1} W_{k+1}) ⊙ σ'(Z_k) for k = L−1 down to 1 (G_L = dOut).
       for (let k = L - 1; k >= 1; k--) {
         const go = R * hOff[k];
@@ -236,8 +238,8 @@ export function createReluMlp(options: ReluMlpOptions): Model {
           g[i] *= s + leak * (1 - s);
         }
         if (gradTheta) {
-          if (k === 1) K.gemm(true, false, dims[1], d, count, 1, g, go, src, srcOff, 1, gradTheta, wOff[0]);
-          else K.gemm(true, false, dims[k], dims[k - 1], count, 1, g, go, a, R * hOff[k - 1], 1, gradTheta, wOff[k - 1]);
+          if (k === 1) K.gemm(true, false, dims[1], d, count, 1, g, go, src, srcOff, acc, gradTheta, wOff[0]);
+          else K.gemm(true, false, dims[k], dims[k - 1], count, 1, g, go, a, R * hOff[k - 1], acc, gradTheta, wOff[k - 1]);
         }
       }
       if (gradX) K.gemm(false, false, count, d, dims[1], 1, g, R * hOff[1], theta, wOff[0], 0, gradX, 0);

@@ -326,3 +326,37 @@ describe('MarginEvaluator: batch path vs per-example path', () => {
     assert.equal(ev.batchWorkspace, null);
   });
 });
+
+describe('backwardBatch with overwrite', () => {
+  it('overwrites gradTheta (NaN garbage before) with exactly the sum it would add to zeros', () => {
+    const specs: ModelSpec[] = [
+      { kind: 'relu-mlp', inputDim: 6, depth: 3, width: [7, 4], outputs: 3 },
+      { kind: 'leaky-relu-mlp', inputDim: 6, depth: 2, width: 5, outputs: 1, leak: 0.1 },
+      { kind: 'relu-mlp', inputDim: 6, depth: 1, outputs: 2 },
+      { kind: 'deep-linear', inputDim: 6, depth: 3, width: 5 },
+      { kind: 'deep-linear', inputDim: 6, depth: 1 },
+    ];
+    for (const k of KERNEL_SETS) {
+      withKernels(k, () => {
+        for (const spec of specs) {
+          const model = createModel(spec) as BatchModel;
+          assert.ok(hasBatch(model), spec.kind);
+          const rng = new Rng(21);
+          const theta = Float64Array.from({ length: model.numParams }, () => rng.normal());
+          const count = 9;
+          const X = Float64Array.from({ length: count * 6 }, () => rng.normal());
+          const K = model.outputDim;
+          const dOut = Float64Array.from({ length: count * K }, () => rng.normal());
+          const bws = model.createBatchWorkspace(count);
+          const out = new Float64Array(count * K);
+          model.forwardBatch(theta, X, null, 0, count, out, bws);
+          const added = new Float64Array(model.numParams);
+          model.backwardBatch(theta, X, null, 0, count, dOut, added, null, bws);
+          const over = new Float64Array(model.numParams).fill(NaN);
+          model.backwardBatch(theta, X, null, 0, count, dOut, over, null, bws, true);
+          for (let i = 0; i < over.length; i++) assert.ok(Object.is(over[i], added[i]) || over[i] === added[i], `${k.name} ${spec.kind} L=${spec.depth}: entry ${i} ${over[i]} vs ${added[i]}`);
+        }
+      });
+    }
+  });
+});
