@@ -253,7 +253,7 @@ function loadavg(): string {
   }
 }
 
-function machine(label: string): Record<string, unknown> {
+function machine(label: string, threads: number): Record<string, unknown> {
   const c = cpus();
   return {
     cpu: c.length > 0 ? c[0].model : 'unknown',
@@ -263,7 +263,7 @@ function machine(label: string): Record<string, unknown> {
     node: process.version,
     v8: process.versions.v8,
     kernels: kernels().name,
-    threads: 1,
+    threads,
     label,
   };
 }
@@ -483,7 +483,7 @@ async function main(): Promise<void> {
     return;
   }
   const label = args.label || `advbias ${kernels().name}`;
-  const info = machine(label);
+  const info = machine(label, args.threads);
   const loadBefore = loadavg();
   console.log(`## advbias C2 workloads (${label}) — ${info.cpu} (${info.logicalCpus} logical CPUs), Node ${info.node}, kernels ${info.kernels}, one thread; loadavg ${loadBefore}\n`);
   const results: Result[] = [];
