@@ -17,19 +17,24 @@ for (const t of [1, 2]) {
   for (const w of Object.keys(GFLOP)) {
     const side = (prefix) =>
       readdirSync(dir)
-        .filter((f) => f.startsWith(`${prefix}-t${t}-`) && f.endsWith('.json'))
+        .filter((f) => f.startsWith(`${prefix}-t${t}-r`) && f.endsWith('.json'))
         .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')))
         .map((doc) => {
           if (prefix === 'advbias') kernels = doc.machine.kernels;
           return doc.results.find((r) => r.id === w).usPerStepMedian / 1000;
         });
     const a = side('advbias');
-    const p = side('torch');
     const ceiling = (GFLOP[w] / peak.gflops) * 1000;
-    rows.push(`| ${w.replace('mnist-', '').toUpperCase().replace('PGD', 'PGD-5')} | ${t} | ${median(a).toFixed(1)} [${Math.min(...a).toFixed(1)}–${Math.max(...a).toFixed(1)}] | ${median(p).toFixed(1)} [${Math.min(...p).toFixed(1)}–${Math.max(...p).toFixed(1)}] | ${(median(a) / median(p)).toFixed(2)} | ${ceiling.toFixed(1)} (${peak.gflops.toFixed(0)} GFLOP/s) |`);
+    const fmt = (xs) => `${median(xs).toFixed(1)} [${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}]`;
+    const label = w.replace('mnist-', '').toUpperCase().replace('PGD', 'PGD-5');
+    for (const [prefix, peer] of [['torch', `torch.set_num_threads(${t}), OpenBLAS ×${t}`], ['torchblas', 'torch.set_num_threads(1), OpenBLAS ×' + t]]) {
+      const p = side(prefix);
+      if (p.length === 0) continue;
+      rows.push(`| ${label} | ${t} | ${fmt(a)} | ${peer} | ${fmt(p)} | ${(median(a) / median(p)).toFixed(2)} | ${ceiling.toFixed(1)} (${peak.gflops.toFixed(0)} GFLOP/s) |`);
+    }
   }
 }
 console.log(`advbias kernels: ${kernels}; rounds: ${readdirSync(dir).filter((f) => f.startsWith('advbias-t1-')).length}\n`);
-console.log('| step | threads | advbias ms | PyTorch float64 ms | advbias ÷ PyTorch | ceiling ms (dgemm peak) |');
-console.log('|---|---:|---:|---:|---:|---:|');
+console.log('| step | threads | advbias ms | PyTorch setting | PyTorch float64 ms | advbias ÷ PyTorch | ceiling ms (dgemm peak) |');
+console.log('|---|---:|---:|---|---:|---:|---:|');
 for (const r of rows) console.log(r);

@@ -38,6 +38,12 @@ for r in $(seq 1 "$rounds"); do
       --only mnist-fgsm,mnist-pgd --steps "$steps" --max-seconds "$max_s" --json "$out/advbias-t$t-r$r.json" > /dev/null
     OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t GLIBC_TUNABLES="$tunables" LD_LIBRARY_PATH="$blas_dir" "$python" bench/peer_torch_c2.py --data "$out/data" \
       --threads "$t" --only mnist-fgsm,mnist-pgd --dtypes float64 --steps "$steps" --max-seconds "$max_s" --json "$out/torch-t$t-r$r.json" > /dev/null
+    if [[ $t -gt 1 ]]; then
+      # PyTorch's own intra-op pool (OpenMP) on top of OpenBLAS's threads oversubscribes the cores
+      # (measured 2× slower here); its best 2-thread setting is OpenBLAS's threads alone.
+      OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t GLIBC_TUNABLES="$tunables" LD_LIBRARY_PATH="$blas_dir" "$python" bench/peer_torch_c2.py --data "$out/data" \
+        --threads 1 --only mnist-fgsm,mnist-pgd --dtypes float64 --steps "$steps" --max-seconds "$max_s" --json "$out/torchblas-t$t-r$r.json" > /dev/null
+    fi
   done
 done
 echo "loadavg at end: $(cat /proc/loadavg)"
