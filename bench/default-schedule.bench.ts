@@ -17,7 +17,9 @@
  * Usage: node --import tsx bench/default-schedule.bench.ts [--steps 30000] [--sets 2] [--compare]
  *          [--only deep-linear,conv] [--attacks exact-inf,pgd-2] [--scales 0.1,1,10] [--json FILE]
  *          [--override JSON]  (settings merged into every config, e.g. '{"lr":0.05}')
- *          [--export FILE]   (the deep-linear cases as JSON for bench/peer_torch_schedule.py)
+ *          [--export FILE]   (the exact-attack cases of every model, as JSON for
+ *                             bench/peer_torch_schedule.py: data, ε, u*, θ₀ = ρ₀θ̂₀ in the model's
+ *                             layout and β(θ₀); the peer trains the same network from that θ₀)
  * Timings never go into tests.
  */
 import { writeFileSync } from 'node:fs';
@@ -50,6 +52,8 @@ const SCALES = (opt('--scales') ?? '0.1,1,10').split(',').map(Number);
 const COMPARE = args.includes('--compare');
 /** Settings merged into every run's config (e.g. '{"lr":0.05}'), to try a candidate default. */
 const OVERRIDE = JSON.parse(opt('--override') ?? '{}') as Record<string, unknown>;
+/** Where the exact-attack cases go for bench/peer_torch_schedule.py (--export FILE). */
+const exportOut = opt('--export');
 
 /** The seeded data sets of the grid: (n, d, margin) drawn uniformly from the issue's ranges. */
 function gridSets(count: number): { n: number; d: number; margin: number; seed: number }[] {
@@ -139,13 +143,18 @@ for (const set of gridSets(SETS)) {
           console.log(`| ${modelKind} L=${depth} | ${a} | ${set.n}, ${set.d}, ${set.margin} | ${scale} | — | reference failed: ${(e as Error).message.slice(0, 80)} | | |`);
           continue;
         }
-        if (modelKind === 'deep-linear' && attack === 'exact') {
-          // θ₀ of the run (seed 0), so that the peer starts where advbias starts.
+        if (exportOut && attack === 'exact') {
+          // θ₀ of the run (seed 0) in original parameters θ₀ = ρ₀·θ̂₀, in the model's own layout
+          // (deep-linear: W_1..W_L row-major; diagonal and conv: u_1..u_L, d entries each), so that
+          // the peer starts where advbias starts; beta0 = the model's predictor at θ₀, for the
+          // peer's check of its parametrization.
           const c0 = configs[0][1];
           const m0 = modelFromConfig(c0, data);
           const s0 = createStepper({ model: m0, data, attack: attackFromConfig(c0), loss: c0.loss, schedule: scheduleFromConfig(c0), initScale: c0.initScale }).init(c0.seed);
-          const theta0 = Array.from(s0.thetaHat, (v) => v * Math.exp(s0.logRho));
-          exported.push({ ...set, scale, attack, p, eps, depth, width: c0.width, n: data.n, d: data.d, X: Array.from(data.X), y: Array.from(data.y), reference: Array.from(u), theta0 });
+          const theta0 = Float64Array.from(s0.thetaHat, (v) => v * Math.exp(s0.logRho));
+          const beta0 = new Float64Array(data.d);
+          new MarginEvaluator(m0, data).predictor(theta0, beta0);
+          exported.push({ model: modelKind, ...set, scale, attack, p, eps, depth, width: c0.width, n: data.n, d: data.d, X: Array.from(data.X), y: Array.from(data.y), reference: Array.from(u), theta0: Array.from(theta0), beta0: Array.from(beta0) });
         }
         for (const [name, config] of configs) {
           const r = run(config, data, u);
@@ -161,5 +170,4 @@ const bad = rows.filter((r) => r.schedule === 'default' && (r.hits as (number | 
 console.log(`default schedule: ${rows.filter((r) => r.schedule === 'default').length - bad.length} of ${rows.filter((r) => r.schedule === 'default').length} runs reach 1 − cos < 1e-4 within ${T} steps`);
 const jsonOut = opt('--json');
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ T, rows }, null, 1));
-const exportOut = opt('--export');
 if (exportOut) writeFileSync(exportOut, JSON.stringify({ cases: exported }));
