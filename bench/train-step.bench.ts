@@ -18,6 +18,7 @@
  * REPEATS timed runs; the median is reported (min and max alongside).
  *
  * Usage: npm run bench [-- --json FILE] [--repeats N] [--seconds S] [--only a,b] [--peer-check FILE]
+ *   Kernels as `train` picks them (ADVBIAS_KERNELS=auto|openblas|wasm|js, ADVBIAS_THREADS).
  *   --peer-check FILE writes the data, θ̂₀, log ρ₀ and the unit parameters after PEER_CHECK_STEPS steps
  *   of (a)–(d), for bench/peer_torch.py --check FILE (does the peer run the same algorithm?).
  * Timings never go into tests.
@@ -31,6 +32,7 @@ import { createReluMlp } from '../src/models/relu-mlp.ts';
 import { s2 } from '../src/data/builtin.ts';
 import { syntheticSeparable } from '../src/data/synthetic.ts';
 import { kernels } from '../src/linalg/kernels.ts';
+import { selectKernelsFromEnv } from '../src/node/select-kernels.ts';
 import type { AttackConfig } from '../src/attacks/attack.ts';
 import type { Model } from '../src/models/model.ts';
 import type { Dataset } from '../src/data/dataset.ts';
@@ -255,8 +257,10 @@ function parseArgs(argv: string[]): { json: string | null; repeats: number; seco
   return args;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  // The kernels `train` would pick (ADVBIAS_KERNELS, ADVBIAS_THREADS; default auto: OpenBLAS when present).
+  await selectKernelsFromEnv();
   const cases = CASES.filter((c) => args.only === null || args.only.has(c.id));
   if (args.peerCheck !== null) {
     writeFileSync(args.peerCheck, JSON.stringify(peerCheck(cases)));
@@ -275,4 +279,4 @@ function main(): void {
   }
 }
 
-main();
+await main();

@@ -257,6 +257,8 @@ export function createFgm(config: AttackConfig): Attack {
   const { p, eps } = config;
   const box = config.clip ?? null;
   const s = new MarginScratch();
+  /** δ for label +1 then for label −1 (2·d entries), on the linear-in-x path; grown on first use. */
+  let fgmLabelDelta = new Float64Array(0);
   return {
     config,
     perturb(model, theta, data, indices, delta, ws) {
@@ -297,6 +299,35 @@ export function createFgm(config: AttackConfig): Attack {
         return;
       }
       const g = s.grad;
+      if (s.linear) {
+        // Binary linear-in-x model: ∇_x m_i = y_i β for every x, so δ_i depends on the row only
+        // through y_i. The per-row map below is run once for y = +1 and once for y = −1 (the same
+        // arithmetic, so bit for bit the per-row result, signed zeros included), then copied: O(d + count·d)
+        // instead of a gradient and a steepest-ascent direction per row.
+        if (fgmLabelDelta.length < 2 * d) fgmLabelDelta = new Float64Array(2 * d);
+        const both = fgmLabelDelta;
+        for (let h = 0; h < 2; h++) {
+          const label = h === 0 ? 1 : -1;
+          const beta = s.beta;
+          for (let j = 0; j < d; j++) g[j] = -(label * beta[j]);
+          steepestAscent(g, p, both, d, 0, h * d);
+          for (let j = 0; j < d; j++) both[h * d + j] *= eps;
+        }
+        for (let k = 0; k < count; k++) {
+          const i = rowIndex(indices, k);
+          const yi = data.y[i];
+          const o = yi === 1 ? 0 : yi === -1 ? d : -1;
+          if (o < 0) {
+            // Not a ±1 label (never for binary data sets, which are validated): the per-row map.
+            marginInputGradient(model, theta, data.X, i * d, yi, data.binary, s, ws);
+            for (let j = 0; j < d; j++) g[j] = -g[j];
+            steepestAscent(g, p, delta, d, 0, i * d);
+            for (let j = 0; j < d; j++) delta[i * d + j] *= eps;
+          } else for (let j = 0; j < d; j++) delta[i * d + j] = both[o + j];
+          if (box) clipOffset(delta, i * d, data.X, i * d, d, box[0], box[1]);
+        }
+        return;
+      }
       for (let k = 0; k < count; k++) {
         const i = rowIndex(indices, k);
         marginInputGradient(model, theta, data.X, i * d, data.y[i], data.binary, s, ws);

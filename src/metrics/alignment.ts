@@ -18,16 +18,42 @@ const SQUARINGS = 12;
 /** Power iterations on WᵀW from the squared Gram matrix's dominant column (polish to rounding). */
 const POLISH_ITERATIONS = 4;
 
+/** Once 1 − tr(G²) (G of trace 1) is below this, G is numerically rank 1 (rounding in it is ~n·1e-16). */
+const RANK_ONE_DEFECT = 1e-12;
+
 /**
  * Top singular triple of the rows×cols matrix W at θ[offset…]. Returns σ₁ and fills u (rows) and v
- * (cols). Deterministic and cheap at any gap: G = WᵀW (or WWᵀ, the smaller) is squared SQUARINGS
- * times (rescaled each time), which is 2^SQUARINGS power iterations in 12 products of a ≤ 50×50
- * matrix (`kernels().gemm`); its dominant column starts a few power iterations on W itself. The former plain power
- * iteration (500 steps on W from a random start) was 9 ms per 50×50 layer and still unconverged when
- * σ₂/σ₁ > 0.99, as at a random initialization.
+ * (cols). Deterministic and cheap at any gap: G = WᵀW (or WWᵀ, the smaller), scaled to trace 1, is
+ * squared at most SQUARINGS times, which is up to 2^SQUARINGS power iterations in products of a ≤ 50×50
+ * matrix (`kernels().gemm`); its dominant column starts a few power iterations on W itself
+ * (`kernels().gemv`/`gemvT`). The former plain power iteration (500 steps on W from a random start)
+ * was 9 ms per 50×50 layer and still unconverged when σ₂/σ₁ > 0.99, as at a random initialization.
+ *
+ * Each squaring is one gemm and an O(n) trace: with tr(G) = 1, the eigenvalues λ_i of G sum to 1,
+ * t = tr(G²) = Σλ_i² ≤ 1 (so no entry overflows or loses scale), and the next G = G²/t is folded
+ * into the next gemm's alpha. 1 − t is 0 exactly when G has rank 1 and ≈ 2λ₂/λ₁ when the rest is
+ * small: once it is below RANK_ONE_DEFECT one more squaring takes the other directions below 1e-24,
+ * and the squaring stops there (a trained, aligned layer after 1–3 squarings; a 1×n layer at once).
  */
 export function topSingular(theta: Float64Array, offset: number, rows: number, cols: number, u: Float64Array, v: Float64Array): number {
-  const W = (i: number, j: number) => theta[offset + i * cols + j];
+  if (rows === 1 || cols === 1) {
+    // A vector: σ = ‖w‖, and the singular vectors are w/‖w‖ and the scalar 1.
+    const len = rows * cols;
+    let ss = 0;
+    for (let j = 0; j < len; j++) ss += theta[offset + j] * theta[offset + j];
+    const sigma = Math.sqrt(ss);
+    const w = rows === 1 ? v : u;
+    const one = rows === 1 ? u : v;
+    if (sigma === 0) {
+      u.fill(0);
+      v.fill(0);
+      return 0;
+    }
+    for (let j = 0; j < len; j++) w[j] = theta[offset + j] / sigma;
+    one[0] = 1;
+    return sigma;
+  }
+  const k = kernels();
   // Work on the smaller side: n×n Gram matrix of W (n = cols) or of Wᵀ (n = rows).
   const byCols = cols <= rows;
   const n = byCols ? cols : rows;
@@ -35,26 +61,30 @@ export function topSingular(theta: Float64Array, offset: number, rows: number, c
   let G = new Float64Array(n * n);
   let H = new Float64Array(n * n);
   // G = WᵀW (W is m×n) or WWᵀ (W is n×m).
-  if (byCols) kernels().gemm(true, false, n, n, m, 1, theta, offset, theta, offset, 0, G, 0);
-  else kernels().gemm(false, true, n, n, m, 1, theta, offset, theta, offset, 0, G, 0);
-  let max = 0;
-  for (let k = 0; k < n * n; k++) max = Math.max(max, Math.abs(G[k]));
-  if (max === 0) {
+  if (byCols) k.gemm(true, false, n, n, m, 1, theta, offset, theta, offset, 0, G, 0);
+  else k.gemm(false, true, n, n, m, 1, theta, offset, theta, offset, 0, G, 0);
+  let tr = 0;
+  for (let a = 0; a < n; a++) tr += G[a * n + a];
+  if (!(tr > 0)) {
     u.fill(0);
     v.fill(0);
-    return 0;
+    return tr === 0 ? 0 : NaN;
   }
-  for (let k = 0; k < n * n; k++) G[k] /= max;
-  for (let it = 0; it < SQUARINGS; it++) {
-    // H = G·Gᵀ = G² (G is symmetric), through the hot kernels, rescaled to max |entry| = 1.
-    kernels().gemm(false, true, n, n, n, 1, G, 0, G, 0, 0, H, 0);
-    let hmax = 0;
-    for (let k = 0; k < n * n; k++) hmax = Math.max(hmax, Math.abs(H[k]));
-    if (hmax === 0) break;
-    for (let k = 0; k < n * n; k++) H[k] /= hmax;
-    const t = G;
+  // alpha of the next product: G/tr(G) squared.
+  let alpha = 1 / (tr * tr);
+  let settled = n === 1;
+  for (let it = 0; it < SQUARINGS && n > 1; it++) {
+    // H = alpha·G·Gᵀ = (G/tr)² (G is symmetric), through the hot kernels; tr(H) = Σλ_i² of G/tr.
+    k.gemm(false, true, n, n, n, alpha, G, 0, G, 0, 0, H, 0);
+    let t = 0;
+    for (let a = 0; a < n; a++) t += H[a * n + a];
+    const swap = G;
     G = H;
-    H = t;
+    H = swap;
+    if (!(t > 0)) break;
+    alpha = 1 / (t * t);
+    if (settled) break;
+    settled = 1 - t < RANK_ONE_DEFECT;
   }
   // The column of largest norm is (numerically) the top eigenvector times its entry.
   let best = 0;
@@ -67,15 +97,9 @@ export function topSingular(theta: Float64Array, offset: number, rows: number, c
       best = b;
     }
   }
-  // Start vector on the right side (cols): the column itself, or Wᵀ of it.
-  if (byCols) for (let j = 0; j < cols; j++) v[j] = G[j * n + best];
-  else {
-    for (let j = 0; j < cols; j++) {
-      let s = 0;
-      for (let i = 0; i < rows; i++) s += W(i, j) * G[i * n + best];
-      v[j] = s;
-    }
-  }
+  // Start vector on the right side (cols): the column itself (G is symmetric: its row), or Wᵀ of it.
+  if (byCols) for (let j = 0; j < cols; j++) v[j] = G[best * n + j];
+  else k.gemvT(rows, cols, theta, offset, G, best * n, v, 0, 0);
   let sigma = 0;
   for (let it = 0; it < POLISH_ITERATIONS; it++) {
     let nv = 0;
@@ -84,20 +108,15 @@ export function topSingular(theta: Float64Array, offset: number, rows: number, c
     if (nv === 0) break;
     for (let j = 0; j < cols; j++) v[j] /= nv;
     // u = W v, σ = ‖u‖
+    k.gemv(rows, cols, theta, offset, v, 0, u, 0, 0);
     let nu = 0;
-    for (let i = 0; i < rows; i++) {
-      let s = 0;
-      for (let j = 0; j < cols; j++) s += W(i, j) * v[j];
-      u[i] = s;
-      nu += s * s;
-    }
+    for (let i = 0; i < rows; i++) nu += u[i] * u[i];
     sigma = Math.sqrt(nu);
     if (sigma === 0) break;
     for (let i = 0; i < rows; i++) u[i] /= sigma;
     if (it === POLISH_ITERATIONS - 1) break;
     // v = Wᵀ u
-    for (let j = 0; j < cols; j++) v[j] = 0;
-    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) v[j] += W(i, j) * u[i];
+    k.gemvT(rows, cols, theta, offset, u, 0, v, 0, 0);
   }
   return sigma;
 }

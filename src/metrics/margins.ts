@@ -142,10 +142,23 @@ export class MarginEvaluator {
     this.cached = false;
     if (this.useBeta) {
       this.model.predictor!(theta, this.beta, this.ws);
+      const beta = this.beta;
+      if (d < INLINE_BELOW) {
+        // Short rows: the sequential sum every backend's dot uses at this length, without a kernel
+        // call per row (bit for bit the same).
+        for (let b = 0; b < count; b++) {
+          const i = indices ? indices[b] : b;
+          const o = i * d;
+          let s = 0;
+          for (let j = 0; j < d; j++) s += beta[j] * X[o + j];
+          mhat[b] = y[i] * s;
+        }
+        return;
+      }
       const k = kernels();
       for (let b = 0; b < count; b++) {
         const i = indices ? indices[b] : b;
-        mhat[b] = y[i] * k.dot(d, this.beta, 0, X, i * d);
+        mhat[b] = y[i] * k.dot(d, beta, 0, X, i * d);
       }
       return;
     }
@@ -183,10 +196,16 @@ export class MarginEvaluator {
       const v = this.v;
       v.fill(0);
       const k = kernels();
+      const inline = d < INLINE_BELOW;
       for (let b = 0; b < count; b++) {
         const i = indices ? indices[b] : b;
         const w = weights[b] * y[i];
-        if (w !== 0) k.axpy(d, w, X, i * d, v, 0);
+        if (w === 0) continue;
+        if (inline) {
+          // As every backend's axpy at this length, without a kernel call per row.
+          const o = i * d;
+          for (let j = 0; j < d; j++) v[j] += w * X[o + j];
+        } else k.axpy(d, w, X, i * d, v, 0);
       }
       this.dOut[0] = 1;
       this.model.forward(theta, v, 0, this.out, this.ws);
@@ -264,6 +283,13 @@ export class MarginEvaluator {
 }
 
 /** Smallest margin of each example's group (the example's margin) written into `out`. */
+/**
+ * Rows shorter than this are summed inline on the β path: every backend's dot and axpy run the plain
+ * sequential loop below the wasm backend's thresholds (DEFAULT_THRESHOLDS.dot = .axpy = 128), so the
+ * inline loop is bit for bit theirs, without three levels of calls per example.
+ */
+const INLINE_BELOW = 128;
+
 export function exampleMargins(mhat: Float64Array, count: number, g: number, out: Float64Array): void {
   for (let b = 0; b < count; b++) {
     let m = Infinity;

@@ -42,10 +42,13 @@ export interface OpenblasThresholds {
 }
 
 /**
- * A call into OpenBLAS through koffi costs ~0.5 µs; the WebAssembly kernels run ~10 GFLOP/s from
- * ~128 multiply-adds on. Below ~4096 multiply-adds the fallback wins or ties (bench/kernels.bench.ts).
+ * A call into OpenBLAS through koffi costs ~0.3–0.5 µs. gemm: below ~4096 multiply-adds the fallback
+ * wins or ties (bench/kernels.bench.ts). gemv, gemvT and ger: the WebAssembly fallback copies the
+ * matrix in (and out, for ger) on every call, and OpenBLAS, which works on the arrays in place, is
+ * faster from ~100 entries on (50×50: 0.9 against 1.5 µs per gemv, 1.2 against 1.9 µs per ger;
+ * 20×20: 0.3 against 0.5 µs), which is what the small deep-linear nets' predictor path calls.
  */
-export const OPENBLAS_THRESHOLDS: OpenblasThresholds = Object.freeze({ gemm: 4096, gemv: 4096, ger: 4096 });
+export const OPENBLAS_THRESHOLDS: OpenblasThresholds = Object.freeze({ gemm: 4096, gemv: 128, ger: 128 });
 
 /** The library names tried when none are given. */
 export const OPENBLAS_LIBRARIES: readonly string[] = ['libopenblas.so.0', 'libopenblas.so', 'libopenblas.dylib', 'libopenblas.dll'];

@@ -10,6 +10,8 @@ import { createModel } from '../../src/models/registry.ts';
 import { syntheticSeparable } from '../../src/data/synthetic.ts';
 import { Rng } from '../../src/linalg/rng.ts';
 import type { Model } from '../../src/models/model.ts';
+import { MarginEvaluator } from '../../src/metrics/margins.ts';
+import { jsKernels } from '../../src/linalg/kernels.ts';
 
 test('FGSM, FGM and PGD on linear-in-x models: the β shortcut gives bit-identical δ', () => {
   const data = syntheticSeparable({ n: 25, d: 6, margin: 0.1, seed: 2 });
@@ -23,6 +25,10 @@ test('FGSM, FGM and PGD on linear-in-x models: the β shortcut gives bit-identic
   const attacks = [
     { kind: 'fgsm', p: Infinity, eps: 0.1, steps: 1, stepSize: 0.1, randomStart: false },
     { kind: 'fgm', p: 1.5, eps: 0.1, steps: 1, stepSize: 0.1, randomStart: false },
+    // FGM/FGSM: δ computed once per label (±1) and copied to the rows.
+    { kind: 'fgm', p: 2, eps: 0.1, steps: 1, stepSize: 0.1, randomStart: false },
+    { kind: 'fgm', p: 1, eps: 0.1, steps: 1, stepSize: 0.1, randomStart: false },
+    { kind: 'fgsm', p: Infinity, eps: 0.3, steps: 1, stepSize: 0.1, randomStart: false, clip: [-0.05, 0.05] },
     { kind: 'pgd', p: 2, eps: 0.1, steps: 7, stepSize: 0.03, randomStart: true },
     { kind: 'pgd', p: Infinity, eps: 0.1, steps: 5, stepSize: 0.03, randomStart: false },
     // PGD without a random start: δ computed once for y = +1 and negated for y = −1.
@@ -72,4 +78,30 @@ test('the batched ℓ∞ FGSM and PGD paths (sign and clip without branches) mat
     assert.ok(batch.some((v) => v !== 0));
     for (let k = 0; k < batch.length; k++) assert.ok(Object.is(batch[k], loop[k]), `${cfg.kind} eps=${cfg.eps}: entry ${k} ${batch[k]} vs ${loop[k]}`);
   }
+});
+
+test('margins and their gradient on the β path: the inline short-row loops equal the kernels’ dot and axpy bit for bit', () => {
+  const data = syntheticSeparable({ n: 40, d: 9, margin: 0.1, seed: 5 });
+  const model = createModel({ kind: 'deep-linear', inputDim: 9, depth: 3, width: 4 });
+  const rng = new Rng(6);
+  const theta = Float64Array.from({ length: model.numParams }, () => rng.normal());
+  const ev = new MarginEvaluator(model, data);
+  const mhat = new Float64Array(data.n);
+  ev.margins(theta, data.X, null, mhat);
+  const beta = new Float64Array(data.d);
+  ev.predictor(theta, beta);
+  for (let i = 0; i < data.n; i++) assert.ok(Object.is(mhat[i], data.y[i] * jsKernels.dot(data.d, beta, 0, data.X, i * data.d)), `margin ${i}`);
+  // The gradient: β's VJP at v = Σ w_i y_i x_i, v summed by axpy in row order.
+  const w = Float64Array.from({ length: data.n }, (_, i) => (i % 7 === 3 ? 0 : 1 / (1 + i)));
+  const grad = new Float64Array(model.numParams);
+  ev.gradient(theta, data.X, null, w, grad);
+  const v = new Float64Array(data.d);
+  for (let i = 0; i < data.n; i++) if (w[i] * data.y[i] !== 0) jsKernels.axpy(data.d, w[i] * data.y[i], data.X, i * data.d, v, 0);
+  const ws = model.createWorkspace();
+  const out = new Float64Array(1);
+  const expected = new Float64Array(model.numParams);
+  model.forward(theta, v, 0, out, ws);
+  model.backward(theta, v, 0, Float64Array.of(1), expected, null, 0, ws);
+  for (let k = 0; k < grad.length; k++) assert.ok(Object.is(grad[k], expected[k]), `gradient entry ${k}`);
+  assert.ok(grad.some((g) => g !== 0));
 });

@@ -28,7 +28,8 @@ function orthonormal(rng: Rng, n: number, k: number): Float64Array[] {
   return out;
 }
 
-for (const [rows, cols, ratio] of [[50, 50, 0.5], [50, 20, 0.995], [20, 50, 0.995], [1, 50, 0], [50, 50, 0.999]] as const) {
+// ratio 0: rank 1 (the squaring stops early; 1×n and n×1 take the closed form); 1e-3: an aligned layer.
+for (const [rows, cols, ratio] of [[50, 50, 0.5], [50, 20, 0.995], [20, 50, 0.995], [1, 50, 0], [50, 1, 0], [30, 30, 0], [40, 20, 1e-3], [50, 50, 0.999]] as const) {
   test(`topSingular ${rows}×${cols}, σ₂/σ₁ = ${ratio}: σ₁ and the singular vectors of the construction`, () => {
     const rng = new Rng(rows * 100 + cols);
     const r = Math.min(rows, cols);
