@@ -12,6 +12,7 @@ import type { SolveFlags } from './solve.ts';
 import type { RunsCompareFlags, RunsExportFlags, RunsListFlags, RunsShowFlags } from './runs.ts';
 import { VERSION } from './version.ts';
 import type { MeasureFlags } from './measure.ts';
+import type { LabFlags } from './lab.ts';
 import { selectKernelsFromEnv } from '../node/select-kernels.ts';
 
 // Each command's module is imported when that command runs (start-up loads only the flag definitions).
@@ -69,6 +70,15 @@ function buildProgram(result: { code: number }): Command {
     .option('--json', 'print one JSON object {"problem", "direction", "margin", "multipliers", "kkt", "status", "solver", …}')
     .action(async (opts: SolveFlags) => {
       result.code = await (await import('./solve.ts')).solveCommand(opts);
+    });
+
+  program
+    .command('lab')
+    .description('serve the browser lab on 127.0.0.1: watch adversarial training pick its max-margin direction in 2-D, live (built by npm run build into dist/web/)')
+    .option('--port <n>', 'port (default 5178; 0: any free port)')
+    .option('--host <addr>', 'address to listen on (default 127.0.0.1)')
+    .action(async (opts: LabFlags) => {
+      result.code = await (await import('./lab.ts')).labCommand(opts);
     });
 
   program
