@@ -39,8 +39,10 @@ let addLabel: 1 | -1 = 1;
 let heat: { size: number; values: Float32Array; box: [number, number, number, number] } | null = null;
 let lastHeatRequest = 0;
 /** Curves: log-thinned history of the snapshots. */
-let history: { t: number; angle: number | null; advMargin: number; smoothed: number; kkt: number | null; alignment: number | null }[] = [];
+let curveRows: { t: number; angle: number | null; advMargin: number; smoothed: number; kkt: number | null; alignment: number | null }[] = [];
 let lastCurves = 0;
+/** Frames drawn so far (the browser test and bench read it). */
+let framesDrawn = 0;
 
 const worker = new Worker(new URL('./lab-worker.ts', import.meta.url), { type: 'module' });
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -78,26 +80,23 @@ worker.onmessage = (e: MessageEvent) => {
 };
 
 function reset(): void {
-  history = [];
+  curveRows = [];
   heat = null;
   snapshot = null;
   message(urlError ?? '');
   urlError = null;
-  history.length = 0;
   worker.postMessage({ type: 'reset', state });
-  const url = `${location.pathname}?${encodeState(state)}`;
-  history.length = 0;
-  window.history.replaceState(null, '', url);
+  window.history.replaceState(null, '', `${location.pathname}?${encodeState(state)}`);
   renderCurves(true);
 }
 
 function remember(s: LabSnapshot): void {
-  const last = history[history.length - 1];
-  if (last && s.t < last.t) history = [];
+  const last = curveRows[curveRows.length - 1];
+  if (last && s.t < last.t) curveRows = [];
   if (last && s.t === last.t) return;
   // Log-spaced thinning: keep t when it is ≥ 1 % past the last kept step (and always the first ones).
   if (!last || s.t < 50 || s.t >= last.t * 1.01) {
-    history.push({ t: s.t, angle: s.angleDeg, advMargin: s.advMargin, smoothed: s.smoothedMargin, kkt: s.kkt, alignment: s.alignment });
+    curveRows.push({ t: s.t, angle: s.angleDeg, advMargin: s.advMargin, smoothed: s.smoothedMargin, kkt: s.kkt, alignment: s.alignment });
   }
 }
 
@@ -351,6 +350,7 @@ function perturbationNorm(): number {
 }
 
 function draw(): void {
+  framesDrawn++;
   const c = $<HTMLCanvasElement>('plane');
   const g = c.getContext('2d')!;
   const box = worldBox();
@@ -364,21 +364,18 @@ function draw(): void {
     }
     if (heat) drawHeat(g, c, heat);
   } else if (snapshot?.direction) {
+    // The two half-planes of sign ⟨β, x⟩ as rotated rectangles (no per-pixel pass: 60 fps).
     const d = snapshot.direction;
-    const img = g.createImageData(c.width, c.height);
-    for (let r = 0; r < c.height; r += 1) {
-      const y = box[3] - ((r + 0.5) / c.height) * (box[3] - box[2]);
-      for (let q = 0; q < c.width; q++) {
-        const x = box[0] + ((q + 0.5) / c.width) * (box[1] - box[0]);
-        const pos = d[0] * x + d[1] * y > 0;
-        const k = 4 * (r * c.width + q);
-        img.data[k] = pos ? 225 : 252;
-        img.data[k + 1] = pos ? 236 : 236;
-        img.data[k + 2] = pos ? 252 : 220;
-        img.data[k + 3] = 255;
-      }
-    }
-    g.putImageData(img, 0, 0);
+    const [ox, oy] = toScreen(c, box, 0, 0);
+    const R = 2 * (c.width + c.height);
+    g.save();
+    g.translate(ox, oy);
+    g.rotate(Math.atan2(-d[1], d[0]));
+    g.fillStyle = 'rgb(225, 236, 252)';
+    g.fillRect(0, -R, R, 2 * R);
+    g.fillStyle = 'rgb(252, 236, 220)';
+    g.fillRect(-R, -R, R, 2 * R);
+    g.restore();
   }
   // Axes.
   g.strokeStyle = '#ddd';
@@ -568,11 +565,11 @@ function updateStatus(): void {
 
 function renderCurves(clear: boolean): void {
   const root = $('curves');
-  if (clear || history.length < 2) {
+  if (clear || curveRows.length < 2) {
     root.innerHTML = '';
-    if (history.length < 2) return;
+    if (curveRows.length < 2) return;
   }
-  const rows = history.filter((h) => h.t > 0);
+  const rows = curveRows.filter((h) => h.t > 0);
   const panels: { title: string; y: string; data: { t: number; v: number; series: string }[]; log: boolean }[] = [
     { title: 'angle to the prediction (degrees)', y: 'degrees', log: true, data: rows.filter((h) => h.angle !== null && h.angle > 0).map((h) => ({ t: h.t, v: h.angle!, series: 'angle' })) },
     {
@@ -631,6 +628,12 @@ function onPlaneClick(ev: MouseEvent): void {
 
 buildControls();
 $('plane').addEventListener('click', onPlaneClick);
-// The norm of a 2-vector, exposed for the ε-balls' sanity in tests (unit ball of ℓp touches (1, 0)).
-(window as unknown as { advbiasLab: unknown }).advbiasLab = { state: () => state, norm2d };
+// What the browser tests (test/web/lab-browser.test.ts) read besides the page's text.
+(window as unknown as { advbiasLab: unknown }).advbiasLab = {
+  state: () => state,
+  references: () => references,
+  snapshot: () => snapshot && { ...snapshot, adversarial: Array.from(snapshot.adversarial) },
+  frames: () => framesDrawn,
+  norm2d,
+};
 reset();
