@@ -177,3 +177,27 @@ test('the data plane after 300 steps on S2 matches the reference screenshot', { 
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('CSV import, p typed as any number, and a ReLU net with its heat map run without errors', { skip: haveBrowser ? false : `no browser at ${CHROMIUM}` }, async () => {
+  const { page, errors } = await open('preset=s2&model=deep-linear&attack=exact&p=inf&eps=0.3');
+  await page.setInputFiles('#import-csv', { name: 'pts.csv', mimeType: 'text/csv', buffer: Buffer.from('x,y,label\n1,1,1\n-1,-1.5,-1\n2,0.5,1\n') });
+  await page.waitForFunction(() => new URLSearchParams(location.search).get('pts') === '1,1,1;-1,-1.5,-1;2,0.5,1');
+  await page.fill('#f-p', '3');
+  await page.dispatchEvent('#f-p', 'change');
+  await page.waitForFunction(() => new URLSearchParams(location.search).get('p') === '3');
+  // A bad p is named on the page and leaves the state alone.
+  await page.fill('#f-p', '0.5');
+  await page.dispatchEvent('#f-p', 'change');
+  assert.match((await page.textContent('#message'))!, /p: "0.5" is not allowed/);
+  assert.equal(new URL(page.url()).searchParams.get('p'), '3');
+  // ReLU MLP on the sectors preset: no prediction (angle '—'), a heat map, steps taken.
+  await page.goto(`${url}?preset=sectors&model=relu-mlp&width=20&attack=fgsm&eps=0.05`);
+  await page.waitForFunction(() => (window as unknown as { advbiasLab?: { snapshot(): unknown } }).advbiasLab?.snapshot() != null);
+  await page.click('#play');
+  await page.waitForFunction(() => ((window as unknown as { advbiasLab: LabHandle }).advbiasLab.snapshot()?.t ?? 0) > 1000);
+  await page.click('#play');
+  assert.equal(await page.textContent('#angle'), '—');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+

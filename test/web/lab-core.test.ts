@@ -22,6 +22,8 @@ test('deep linear, exact ℓ∞ on S2: the angle to the adversarial SVM and the 
   const d = s.direction!;
   assert.ok(Math.abs(s.adversarial[0] - (1 - 0.3 * Math.sign(d[0]))) < 1e-12);
   assert.ok(s.alignment !== null && s.alignment > 0.999, `alignment ${s.alignment}`);
+  // A KKT point of (P_adv): the stationarity residual vanishes (NaN at t = 0, before separation).
+  assert.ok(s.kkt !== null && s.kkt < 1e-6, `KKT residual ${s.kkt}`);
 });
 
 for (const q of ['model=linear&attack=pgd&p=2&eps=0.3', 'preset=s1&model=diagonal&depth=2&attack=fgsm&eps=0.2', 'preset=s1&model=conv&depth=2&attack=exact&p=2&eps=0.3', 'preset=synthetic&seed=2&model=deep-linear&depth=3&attack=fgm&p=2&eps=0.05']) {

@@ -191,7 +191,8 @@ export class LabEngine {
     });
     const s0 = this.stepper.init(this.config.seed);
     this.state = { ...s0, thetaHat: new Float64Array(s0.thetaHat), attackRng: s0.attackRng, rollback: s0.rollback ? { thetaHat: new Float64Array(s0.rollback.thetaHat), grad: new Float64Array(s0.rollback.grad) } : null };
-    const kkt = this.model.kind === 'relu-mlp' ? { examples: 'all' as const } : null;
+    // KKT residuals of (P_adv) for every model (claim C2; for linear-in-x models they vanish at the prediction).
+    const kkt = { examples: 'all' as const };
     this.measurer = new Measurer(this.model, this.data, this.attackConfig, this.config.loss, this.reference, this.config.seed, kkt);
     this.ws = this.model.createWorkspace();
     this.delta = new Float64Array(this.data.n * 2);

@@ -148,6 +148,24 @@ function button(text: string, id: string, onClick: () => void): HTMLButtonElemen
 
 const pOptions = ['1', '2', 'inf', '1.5', '3', '4'];
 
+/** p: any number ≥ 1 or inf, typed or picked from the common ones. */
+function pInput(): void {
+  const el = document.createElement('input');
+  el.type = 'text';
+  el.id = 'f-p';
+  el.setAttribute('list', 'p-values');
+  el.value = state.p === Infinity ? 'inf' : String(state.p);
+  const list = document.createElement('datalist');
+  list.id = 'p-values';
+  for (const o of pOptions) {
+    const opt = document.createElement('option');
+    opt.value = o;
+    list.append(opt);
+  }
+  document.body.append(list);
+  fields.push({ key: 'p', label: 'p (≥ 1 or inf)', el });
+}
+
 function buildControls(): void {
   const root = $('controls');
   // Data.
@@ -210,7 +228,7 @@ function buildControls(): void {
   number('depth', 'depth L', '1', '1');
   number('width', 'width', '1', '1');
   select('attack', 'attack', LAB_ATTACKS);
-  select('p', 'p', pOptions, (v) => (v === Infinity ? 'inf' : String(v)));
+  pInput();
   number('eps', 'ε', '0.01', '0');
   select('schedule', 'schedule', LAB_SCHEDULES);
   number('lr', 'lr', '0.01', '0');
@@ -267,7 +285,13 @@ function onField(f: Field): void {
   const raw = f.el.value;
   let v: unknown = raw;
   if (f.el instanceof HTMLInputElement && f.el.type === 'number') v = Number(raw);
-  if (f.key === 'p') v = raw === 'inf' ? Infinity : Number(raw);
+  if (f.key === 'p') {
+    v = raw.trim() === 'inf' || raw.trim() === '∞' ? Infinity : Number(raw);
+    if (raw.trim() === '' || Number.isNaN(v as number) || (v as number) < 1) {
+      message(`p: "${raw}" is not allowed (a number ≥ 1 or inf)`);
+      return;
+    }
+  }
   if (typeof v === 'number' && !Number.isFinite(v) && f.key !== 'p') {
     message(`${f.label}: "${raw}" is not a number`);
     return;
