@@ -88,26 +88,34 @@ export function createPgd(config: AttackConfig): Attack {
             }
             marginInputGradientBatch(bm, theta, P, null, 0, c, data.y, indices, k0, data.binary, s);
             if (fusedLinf) {
-              // Three flat passes over the pass's c·d entries (measured faster in V8 than one fused
-              // loop): δ += α·sign(−g), δ ← clip(δ, −ε, ε), then the next points x_i + δ. Sign and
-              // clip are 0/1 selections (no data-dependent branch: half the signs are random), exactly
+              // One pass per row: δ += α·sign(−g), δ ← clip(δ, −ε, ε), and the next iterate's points
+              // x_i + δ (not after the last step, where only δ is read). Sign and clip are 0/1
+              // selections (no data-dependent branch: half the signs are random), exactly
               // Math.sign(−g) + 0 and projectLinf's result for finite values (δ is never −0 here: it
               // starts at +0 and sums of ±α round to +0).
-              const cd = c * d;
-              for (let k = 0; k < cd; k++) {
-                const gk = G[k];
-                D[k] += stepSize * (+(gk < 0) - +(gk > 0));
-              }
-              for (let k = 0; k < cd; k++) {
-                const v = D[k];
-                const hi = +(v > eps);
-                const lo = +(v < -eps);
-                D[k] = v * (1 - hi - lo) + eps * hi - eps * lo;
-              }
+              const last = step === steps - 1;
               for (let b = 0; b < c; b++) {
                 const row = rowIndex(indices, k0 + b) * d;
                 const o = b * d;
-                for (let j = 0; j < d; j++) P[o + j] = X[row + j] + D[o + j];
+                if (last) {
+                  for (let j = 0; j < d; j++) {
+                    const gk = G[o + j];
+                    const v = D[o + j] + stepSize * (+(gk < 0) - +(gk > 0));
+                    const hi = +(v > eps);
+                    const lo = +(v < -eps);
+                    D[o + j] = v * (1 - hi - lo) + eps * hi - eps * lo;
+                  }
+                } else {
+                  for (let j = 0; j < d; j++) {
+                    const gk = G[o + j];
+                    const v = D[o + j] + stepSize * (+(gk < 0) - +(gk > 0));
+                    const hi = +(v > eps);
+                    const lo = +(v < -eps);
+                    const w = v * (1 - hi - lo) + eps * hi - eps * lo;
+                    D[o + j] = w;
+                    P[o + j] = X[row + j] + w;
+                  }
+                }
               }
               continue;
             }
