@@ -38,7 +38,7 @@ function buildProgram(result: { code: number }): Command {
     .option('--init-from <file>', 'start from saved parameters instead of a random draw: a result.json (its "params"), or a PyTorch export .npy / .safetensors (see advbias measure --help)')
     .option('--out <dir>', 'write result.json and history.csv there')
     .option('--json', 'print exactly one JSON object {"config", "final", "history", "run"} on stdout')
-    .option('--store <file>', 'record the run in this run store (default runs.sqlite beside the --out folder, else out/runs.sqlite)')
+    .option('--store <file|url>', 'record the run in this run store: an SQLite file or postgres://USER:PASSWORD@HOST:PORT/DB (default runs.sqlite beside the --out folder, else out/runs.sqlite)')
     .option('--no-store', 'do not record the run in a run store')
     .addOption(new Option('--no-progress', 'hide the progress bar').hideHelp())
     .action(async (opts: TrainFlags) => {
@@ -90,7 +90,7 @@ function buildProgram(result: { code: number }): Command {
     .option('--experiments <dir>', 'read experiment configs from this folder instead of the built-in experiments/')
     .option('--jobs <n>', 'worker threads for independent runs (default: the number of cores); results are the same for any n')
     .option('--force', 'rerun every run even when the run store holds its result for this code version')
-    .option('--store <file>', 'the run store (SQLite; default runs.sqlite beside the --out folder: out/runs.sqlite)')
+    .option('--store <file|url>', 'the run store: an SQLite file or postgres://USER:PASSWORD@HOST:PORT/DB (default runs.sqlite beside the --out folder: out/runs.sqlite)')
     .action(async (names: string[], opts: ReproduceFlags) => {
       result.code = await (await import('./reproduce.ts')).reproduceCommand(names, opts);
     });
@@ -108,7 +108,7 @@ function buildProgram(result: { code: number }): Command {
   runs
     .command('list')
     .description('a table of the stored runs: id, experiment, label, status, seed, start, seconds, final margin and angle')
-    .option('--store <file>', 'the run store (default out/runs.sqlite)')
+    .option('--store <file|url>', 'the run store: an SQLite file or postgres://… (default out/runs.sqlite)')
     .option('--experiment <id>', 'only the runs of this experiment')
     .option('--status <s>', 'only the runs with this status: running | done | failed')
     .option('--json', 'print one JSON array of the runs (no config, history or result; non-finite numbers as null)')
@@ -120,7 +120,7 @@ function buildProgram(result: { code: number }): Command {
     .command('show')
     .description('one stored run: config, final values, history length')
     .argument('<id>', 'the run id (from runs list) or its key')
-    .option('--store <file>', 'the run store (default out/runs.sqlite)')
+    .option('--store <file|url>', 'the run store: an SQLite file or postgres://… (default out/runs.sqlite)')
     .option('--json', 'print the stored run as one JSON object (non-finite numbers as null)')
     .option('--force', 'show a damaged run anyway (its unreadable documents as null)')
     .action(async (id: string, opts: RunsShowFlags) => {
@@ -131,7 +131,7 @@ function buildProgram(result: { code: number }): Command {
     .description('export the stored runs: csv (one row per run: metadata, config, final values) or json (the full runs); --history: the histories as long csv')
     .option('--format <fmt>', 'csv | json')
     .option('--history', 'csv of the histories, one row per (run, step, metric, value) with the run\'s id, label and config')
-    .option('--store <file>', 'the run store (default out/runs.sqlite)')
+    .option('--store <file|url>', 'the run store: an SQLite file or postgres://… (default out/runs.sqlite)')
     .option('--experiment <id>', 'only the runs of this experiment')
     .option('--out <file>', 'write there instead of stdout')
     .option('--force', 'leave out damaged runs (documents that cannot be read), each named on stderr, instead of stopping')
@@ -145,7 +145,7 @@ function buildProgram(result: { code: number }): Command {
     .option('--metric <name>', 'a history field, nested ones dotted, e.g. referenceAngleDeg | adversarialNormalizedMargin | logLoss | kkt.stationarity (default referenceAngleDeg when every run has it, else adversarialNormalizedMargin)')
     .option('--out <file>', 'FILE.svg or FILE.png (default compare-ID-ID-METRIC.svg beside the store)')
     .option('--log-y', 'log scale on the y axis')
-    .option('--store <file>', 'the run store (default out/runs.sqlite)')
+    .option('--store <file|url>', 'the run store: an SQLite file or postgres://… (default out/runs.sqlite)')
     .action(async (ids: string[], opts: RunsCompareFlags) => {
       result.code = await (await import('./runs.ts')).runsCompareCommand(ids, opts);
     });

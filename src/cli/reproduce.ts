@@ -116,6 +116,8 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
   prepareOutFolder(out, '--out');
   const storePath = flags.store ?? storeBesideOut(out);
   const store = await openRunStore(storePath);
+  // Where the store is, for messages and summary.json (a database URL's password hidden).
+  const storeName = store.location;
   const owner = ownerId();
   /** Keys of the runs this process has claimed and not yet completed, failed or released. */
   const mine = new Set<string>();
@@ -166,7 +168,7 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
     /** The stored result of a done run, refused naming the store and run when it cannot be read. */
     const reuse = (job: Job, stored: NonNullable<Awaited<ReturnType<RunStore['findDone']>>>): void => {
       if (stored.damaged !== undefined)
-        throw new InputError(`the run store "${storePath}": run ${stored.id} (key ${stored.key}, ${job.exp.id} · ${job.plan.label}) is damaged: ${stored.damaged} cannot be read; pass --force to rerun it`, 'store');
+        throw new InputError(`the run store "${storeName}": run ${stored.id} (key ${stored.key}, ${job.exp.id} · ${job.plan.label}) is damaged: ${stored.damaged} cannot be read; pass --force to rerun it`, 'store');
       job.result = stored.result as RunResult;
       job.reused = true;
       job.done = job.steps;
@@ -223,7 +225,7 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
     stopHeartbeats = () => clearInterval(heartbeats);
     const reused = jobs.filter((j) => j.reused).length;
     log(
-      `advbias reproduce${quick ? ' --quick' : ''}: ${selected.length} experiment(s), ${jobs.length} runs — ${reused} reused from ${storePath}, ${pending.length} to run${resumable ? ` (${resumable} resumed from a checkpoint)` : ''} on ${Math.min(jobsN, Math.max(pending.length, 1))} thread(s); code ${version}`,
+      `advbias reproduce${quick ? ' --quick' : ''}: ${selected.length} experiment(s), ${jobs.length} runs — ${reused} reused from ${storeName}, ${pending.length} to run${resumable ? ` (${resumable} resumed from a checkpoint)` : ''} on ${Math.min(jobsN, Math.max(pending.length, 1))} thread(s); code ${version}`,
     );
     // 3. Run the rest, with overall progress and an estimate of the time left.
     // Progress in estimated work (steps × step cost), so that a 10⁶-step run on 2 points does not
@@ -335,7 +337,7 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
     });
     // "All claims reproduced" only when the claims checked are the paper's (C1–C3); see experiments/claims.ts.
     const outcome = verdict(claims, { pass, interrupted: stop });
-    writeSummary(done, out, quick, { codeVersion: version, seconds, store: storePath, verdict: outcome });
+    writeSummary(done, out, quick, { codeVersion: version, seconds, store: storeName, verdict: outcome });
     const html = reportHtml({
       title: `advbias reproduce${quick ? ' --quick' : ''}`,
       generated: new Date().toISOString(),

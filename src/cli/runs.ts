@@ -304,7 +304,9 @@ export async function runsCompareCommand(ids: string[], flags: RunsCompareFlags)
   if (format !== '.svg' && format !== '.png') throw new InputError(`--out "${flags.out}": the figure is written as FILE.svg or FILE.png`, 'out');
   const location = flags.store ?? DEFAULT_STORE_PATH;
   if (flags.out !== undefined) prepareOutFile(flags.out, '--out');
+  let shownLocation = location;
   const runs = await withStore(flags.store, async (s) => {
+    shownLocation = s.location;
     const found: StoredRun[] = [];
     for (const id of ids) found.push(await findRun(s, id));
     return found;
@@ -313,13 +315,15 @@ export async function runsCompareCommand(ids: string[], flags: RunsCompareFlags)
   for (const r of runs) {
     if (seen.has(r.id)) throw new InputError(`run ${r.id} is given twice`, 'id');
     seen.add(r.id);
-    if (r.damaged !== undefined) throw new InputError(damagedText(location, r), 'id');
+    if (r.damaged !== undefined) throw new InputError(damagedText(shownLocation, r), 'id');
     if (!r.history) throw new InputError(`run ${r.id} (${r.label ?? ''}) has no history: its status is ${r.status}${r.error ? ` (${r.error})` : ''}`, 'id');
   }
   const drawn = runs.map((r) => ({ id: r.id, label: r.label ?? '', history: r.history! }));
   const metric = flags.metric ?? defaultCompareMetric(drawn);
-  const { spec, notes } = compareFigure(drawn, { metric, logY: flags.logY === true, subtitle: `runs ${runs.map((r) => r.id).join(', ')} of ${location}` });
-  const out = flags.out ?? join(dirname(parseStoreLocation(location).path), `compare-${runs.map((r) => r.id).join('-')}-${metric}.svg`);
+  const { spec, notes } = compareFigure(drawn, { metric, logY: flags.logY === true, subtitle: `runs ${runs.map((r) => r.id).join(', ')} of ${shownLocation}` });
+  // Default: beside a SQLite store file; in the current folder for a database store.
+  const where = parseStoreLocation(location);
+  const out = flags.out ?? join(where.kind === 'sqlite' ? dirname(where.path) : '.', `compare-${runs.map((r) => r.id).join('-')}-${metric}.svg`);
   if (flags.out === undefined) prepareOutFile(out, '--out');
   const { svg } = await renderSvg(spec);
   for (const note of notes) process.stderr.write(`note: ${note}\n`);

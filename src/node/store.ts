@@ -1,7 +1,7 @@
 /**
  * Opening a run store from a `--store` value, and where a command keeps its store by default.
- * Node only. The store itself is an interface (src/store/run-store.ts); today the only kind is an
- * SQLite file (src/node/sqlite-store.ts).
+ * Node only. The store itself is an interface (src/store/run-store.ts), implemented by an SQLite
+ * file (src/node/sqlite-store.ts) and a PostgreSQL database (src/node/postgres-store.ts).
  */
 import { join } from 'node:path';
 import { parseStoreLocation, type RunStore } from '../store/run-store.ts';
@@ -26,14 +26,18 @@ export function storeBesideOut(out: string): string {
 
 /**
  * Opens the run store at `location` (a `--store` value): a file path, `sqlite:PATH` or
- * `file:PATH` opens (creating it when missing) an SQLite store. Rejects with an InputError naming
- * --store for unknown URL schemes, a file that is not a run store, or a newer schema.
+ * `file:PATH` opens (creating it when missing) an SQLite store; `postgres://…` connects to a
+ * PostgreSQL database (creating the tables when missing). Rejects with an InputError naming
+ * --store for unknown URL schemes, a store that cannot be reached or read, or a newer schema.
  */
 export async function openRunStore(location: string): Promise<RunStore> {
   const where = parseStoreLocation(location);
   switch (where.kind) {
     case 'sqlite':
       return SqliteRunStore.open(where.path);
+    case 'postgres':
+      // The pg client loads only for a PostgreSQL store.
+      return (await import('./postgres-store.ts')).PostgresRunStore.open(where.url);
   }
 }
 

@@ -144,18 +144,19 @@ export interface RunStore {
 }
 
 /** Kinds of store locations {@link parseStoreLocation} accepts. */
-export type StoreLocation = { kind: 'sqlite'; path: string };
+export type StoreLocation = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
 
 /** What `--store` accepts, for error messages. */
-export const STORE_LOCATIONS_ALLOWED = 'a file path (SQLite, e.g. out/runs.sqlite), sqlite:PATH, sqlite://PATH or file:PATH';
+export const STORE_LOCATIONS_ALLOWED = 'a file path (SQLite, e.g. out/runs.sqlite), sqlite:PATH, sqlite://PATH, file:PATH, or a PostgreSQL URL postgres://USER:PASSWORD@HOST:PORT/DATABASE';
 
 /** `scheme:` at the start of a location; one letter is a Windows drive (C:\…), not a scheme. */
 const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]+):/;
 
 /**
  * Where a store lives, from a `--store` value: a plain path, `sqlite:PATH`, `sqlite://PATH`,
- * `file:PATH` or `file://PATH` is a SQLite file (`sqlite:///tmp/r.sqlite` is absolute). Any other URL scheme (postgres://…) is refused
- * with an InputError naming --store and what is allowed, until a store of that kind exists.
+ * `file:PATH` or `file://PATH` is a SQLite file (`sqlite:///tmp/r.sqlite` is absolute); `postgres://…` or
+ * `postgresql://…` is a PostgreSQL database. Any other URL scheme is refused with an InputError naming
+ * --store and what is allowed.
  */
 export function parseStoreLocation(location: string): StoreLocation {
   if (location.trim() === '') throw new InputError(`--store "": expected ${STORE_LOCATIONS_ALLOWED}`, 'store');
@@ -167,6 +168,10 @@ export function parseStoreLocation(location: string): StoreLocation {
     const path = location.slice(m[0].length).replace(/^\/\//, '');
     if (path === '') throw new InputError(`--store "${location}": no path after "${m[0]}"; expected ${STORE_LOCATIONS_ALLOWED}`, 'store');
     return { kind: 'sqlite', path };
+  }
+  if (scheme === 'postgres' || scheme === 'postgresql') {
+    if (!/^[A-Za-z]+:\/\/[^/]/.test(location)) throw new InputError(`--store "${location}": a PostgreSQL store is a URL postgres://USER:PASSWORD@HOST:PORT/DATABASE`, 'store');
+    return { kind: 'postgres', url: location };
   }
   throw new InputError(`--store "${location}": run stores of scheme "${scheme}:" are not supported; allowed: ${STORE_LOCATIONS_ALLOWED}`, 'store');
 }
