@@ -13,6 +13,7 @@ import type { RunsCompareFlags, RunsExportFlags, RunsListFlags, RunsShowFlags } 
 import { VERSION } from './version.ts';
 import type { MeasureFlags } from './measure.ts';
 import type { LabFlags } from './lab.ts';
+import type { WorkerFlags } from './worker.ts';
 import { selectKernelsFromEnv } from '../node/select-kernels.ts';
 
 // Each command's module is imported when that command runs (start-up loads only the flag definitions).
@@ -73,6 +74,16 @@ function buildProgram(result: { code: number }): Command {
     });
 
   program
+    .command('worker')
+    .description('run planned runs from the sweep queue of a PostgreSQL run store (filled by reproduce --enqueue), on any number of machines; checkpoints and results go to the store')
+    .requiredOption('--store <url>', 'postgres://USER:PASSWORD@HOST:PORT/DATABASE: the store and its queue')
+    .option('--jobs <n>', 'runs at a time (default 1)')
+    .option('--idle-exit <seconds>', 'exit after this long without a job (default: wait forever; e.g. for Slurm array tasks)')
+    .action(async (opts: WorkerFlags) => {
+      result.code = await (await import('./worker.ts')).workerCommand(opts);
+    });
+
+  program
     .command('lab')
     .description('serve the browser lab on 127.0.0.1: watch adversarial training pick its max-margin direction in 2-D, live (built by npm run build into dist/web/)')
     .option('--port <n>', 'port (default 5178; 0: any free port)')
@@ -91,6 +102,7 @@ function buildProgram(result: { code: number }): Command {
     .option('--jobs <n>', 'worker threads for independent runs (default: the number of cores); results are the same for any n')
     .option('--force', 'rerun every run even when the run store holds its result for this code version')
     .option('--store <file|url>', 'the run store: an SQLite file or postgres://USER:PASSWORD@HOST:PORT/DB (default runs.sqlite beside the --out folder: out/runs.sqlite)')
+    .option('--enqueue', 'with --store postgres://…: put the runs in the store\'s queue for advbias worker processes (any machines) instead of running them here; wait for them, then write the report')
     .action(async (names: string[], opts: ReproduceFlags) => {
       result.code = await (await import('./reproduce.ts')).reproduceCommand(names, opts);
     });

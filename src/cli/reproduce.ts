@@ -10,6 +10,7 @@ import { verdict } from '../experiments/claims.ts';
 import { cachingLoader } from '../node/load-data.ts';
 import { intFlag } from './output.ts';
 import { openRunStore, storeBesideOut, type ClaimOutcome, type RunStart, type RunStore } from '../node/store.ts';
+import { parseStoreLocation } from '../store/run-store.ts';
 import { prepareOutFolder } from '../node/out-path.ts';
 import { InputError } from '../errors.ts';
 import { codeVersion } from '../node/code-version.ts';
@@ -26,6 +27,7 @@ export interface ReproduceFlags {
   jobs?: string;
   force?: boolean;
   store?: string;
+  enqueue?: boolean;
 }
 
 
@@ -287,7 +289,57 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
         mine.delete(jobs[id].key);
       },
     };
-    await runPool(pending, jobsN, callbacks, () => stop);
+    if (flags.enqueue) {
+      // The runs go to the queue in the store's database; `advbias worker` processes run them. This
+      // process waits for their results in the store (sending a run's job again, at most every
+      // RESEND_SECONDS, while it is unfinished: a worker may have died holding it).
+      const where = parseStoreLocation(storePath);
+      if (where.kind !== 'postgres') throw new InputError('--enqueue needs --store postgres://… (the queue lives in that database; workers run its jobs)', 'enqueue');
+      const { openQueue, enqueueRuns, RESEND_SECONDS } = await import('../node/queue.ts');
+      const boss = await openQueue(where.url, storeName);
+      try {
+        const data = (p: PoolJob) => ({
+          key: jobs[p.id].key,
+          experiment: jobs[p.id].exp.id,
+          label: jobs[p.id].plan.label,
+          plan: stringifyExact(jobs[p.id].plan),
+          codeVersion: version,
+          checkpointEvery: p.checkpointEvery,
+        });
+        let open = pending.slice();
+        const sent = await enqueueRuns(boss, open.map(data));
+        log(`  enqueued ${sent} run(s) in ${storeName}; waiting for \`advbias worker --store …\` processes to run them (code ${version})`);
+        let lastSend = Date.now();
+        while (open.length > 0 && !stop) {
+          await new Promise((r) => setTimeout(r, 1000));
+          const still: PoolJob[] = [];
+          for (const p of open) {
+            const job = jobs[p.id];
+            const stored = await store.findDone(job.key);
+            if (stored) {
+              reuse(job, stored);
+              job.reused = false;
+              finished++;
+              if (!tty) log(`  done ${job.exp.id} · ${job.plan.label} (by a worker)`);
+              continue;
+            }
+            const row = await store.get(job.key);
+            if (row?.status === 'failed') throw new InputError(`run ${job.exp.id} · ${job.plan.label} failed in a worker: ${row.error ?? '?'}`, 'store');
+            const cp = await store.loadCheckpoint(job.key);
+            if (cp) job.done = cp.step;
+            still.push(p);
+          }
+          open = still;
+          progress();
+          if (open.length > 0 && Date.now() - lastSend >= RESEND_SECONDS * 1000) {
+            lastSend = Date.now();
+            await enqueueRuns(boss, open.map(data));
+          }
+        }
+      } finally {
+        await boss.stop({ graceful: false, wait: true }).catch(() => {});
+      }
+    } else await runPool(pending, jobsN, callbacks, () => stop);
     // Runs that another process was running: wait for their results (polling the store), or take
     // them over when their owner stops renewing its claim.
     if (waiting.size > 0 && !stop && !failure) {

@@ -55,7 +55,7 @@ const schemaOf = (location: string): string => /search_path=([a-z0-9_]+)/.exec(d
 
 after(async () => {
   if (admin) {
-    for (const s of schemas) await admin.query(`DROP SCHEMA ${s} CASCADE`);
+    for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${s} CASCADE; DROP SCHEMA IF EXISTS ${s}_queue CASCADE`);
     await admin.end();
   }
 });
