@@ -18,6 +18,7 @@
 import pg from 'pg';
 import { AdvbiasError, InputError } from '../errors.ts';
 import { parseExact, stringifyExact } from '../util/exact-json.ts';
+import { SUMMARY_COLUMNS, fullOf, summaryOf, type RunRow } from '../store/run-rows.ts';
 import { STORE_SCHEMA_VERSION, type Checkpoint, type ClaimOutcome, type RunDocuments, type RunFilter, type RunStart, type RunStatus, type RunStore, type RunSummary, type StoredRun } from '../store/run-store.ts';
 
 const SCHEMA = `
@@ -51,24 +52,6 @@ CREATE TABLE IF NOT EXISTS advbias_checkpoints (
 /** Advisory-lock id under which a new database's tables are created (one process at a time). */
 const SCHEMA_LOCK = 0x61647662;
 
-const SUMMARY_COLUMNS = 'id, key, experiment, label, seed, code_version, status, started_at, ended_at, final, error';
-
-interface RunRow {
-  id: string;
-  key: string;
-  experiment: string | null;
-  label: string | null;
-  config?: string | null;
-  seed: number | null;
-  code_version: string | null;
-  status: RunStatus;
-  started_at: string | null;
-  ended_at: string | null;
-  final: string | null;
-  history?: string | null;
-  result?: string | null;
-  error: string | null;
-}
 
 const now = (): string => new Date().toISOString();
 
@@ -81,49 +64,6 @@ export function redactUrl(url: string): string {
   } catch {
     return url.replace(/(:\/\/[^:/@]*:)[^@/]*@/, '$1***@');
   }
-}
-
-function parseColumns(r: Record<string, unknown>, columns: readonly string[]): { values: Record<string, unknown>; damaged: string[] } {
-  const values: Record<string, unknown> = {};
-  const damaged: string[] = [];
-  for (const c of columns) {
-    const text = r[c] as string | null | undefined;
-    if (text === null || text === undefined) {
-      values[c] = null;
-      continue;
-    }
-    try {
-      values[c] = parseExact(text);
-    } catch (e) {
-      values[c] = null;
-      damaged.push(`${c} (${String((e as Error)?.message ?? e).replace(/\s+/g, ' ')})`);
-    }
-  }
-  return { values, damaged };
-}
-
-function summaryOf(r: RunRow, damagedToo: string[] = []): RunSummary {
-  const { values, damaged } = parseColumns(r as unknown as Record<string, unknown>, ['final']);
-  const all = [...damaged, ...damagedToo];
-  return {
-    id: Number(r.id),
-    key: r.key,
-    experiment: r.experiment,
-    label: r.label,
-    seed: r.seed,
-    codeVersion: r.code_version,
-    status: r.status,
-    startedAt: r.started_at,
-    endedAt: r.ended_at,
-    final: values.final as Record<string, unknown> | null,
-    error: r.error,
-    ...(all.length ? { damaged: all.join('; ') } : {}),
-  };
-}
-
-function fullOf(r: RunRow): StoredRun {
-  const { values, damaged } = parseColumns(r as unknown as Record<string, unknown>, ['config', 'history', 'result']);
-  return { ...summaryOf(r, damaged), config: values.config, history: values.history as unknown[] | null, result: values.result };
 }
 
 /** Connection-level failures as one InputError line naming the store; other errors pass through. */

@@ -21,26 +21,8 @@ import { makeFolders, probeWritable } from './out-path.ts';
 import { dirname } from 'node:path';
 import { AdvbiasError, InputError } from '../errors.ts';
 import { parseExact, stringifyExact } from '../util/exact-json.ts';
+import { SUMMARY_COLUMNS, fullOf, summaryOf, type RunRow } from '../store/run-rows.ts';
 import { STORE_SCHEMA_VERSION, type Checkpoint, type ClaimOutcome, type RunDocuments, type RunFilter, type RunStart, type RunStatus, type RunStore, type RunSummary, type StoredRun } from '../store/run-store.ts';
-
-interface RunRow {
-  id: number;
-  key: string;
-  experiment: string | null;
-  label: string | null;
-  config: string | null;
-  seed: number | null;
-  code_version: string | null;
-  status: RunStatus;
-  started_at: string | null;
-  ended_at: string | null;
-  final: string | null;
-  history: string | null;
-  result: string | null;
-  error: string | null;
-  owner: string | null;
-  heartbeat_at: string | null;
-}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -76,57 +58,8 @@ ALTER TABLE runs ADD COLUMN owner TEXT;
 ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
 `;
 
-const SUMMARY_COLUMNS = 'id, key, experiment, label, seed, code_version, status, started_at, ended_at, final, error';
 
 const now = (): string => new Date().toISOString();
-
-/**
- * Reads the exact-JSON documents `columns` of a row: each one parsed, or null (and named in
- * `damaged` with the parser's reason) when its text cannot be read — a damaged row is reported,
- * never a stack trace, and the rest of the row stays readable.
- */
-function parseColumns(r: Record<string, unknown>, columns: readonly string[]): { values: Record<string, unknown>; damaged: string[] } {
-  const values: Record<string, unknown> = {};
-  const damaged: string[] = [];
-  for (const c of columns) {
-    const text = r[c] as string | null;
-    if (text === null || text === undefined) {
-      values[c] = null;
-      continue;
-    }
-    try {
-      values[c] = parseExact(text);
-    } catch (e) {
-      values[c] = null;
-      damaged.push(`${c} (${String((e as Error)?.message ?? e).replace(/\s+/g, ' ')})`);
-    }
-  }
-  return { values, damaged };
-}
-
-function summaryOf(r: Omit<RunRow, 'config' | 'history' | 'result'>, damagedToo: string[] = []): RunSummary {
-  const { values, damaged } = parseColumns(r as unknown as Record<string, unknown>, ['final']);
-  const all = [...damaged, ...damagedToo];
-  return {
-    id: r.id,
-    key: r.key,
-    experiment: r.experiment,
-    label: r.label,
-    seed: r.seed,
-    codeVersion: r.code_version,
-    status: r.status,
-    startedAt: r.started_at,
-    endedAt: r.ended_at,
-    final: values.final as Record<string, unknown> | null,
-    error: r.error,
-    ...(all.length ? { damaged: all.join('; ') } : {}),
-  };
-}
-
-function fullOf(r: RunRow): StoredRun {
-  const { values, damaged } = parseColumns(r as unknown as Record<string, unknown>, ['config', 'history', 'result']);
-  return { ...summaryOf(r, damaged), config: values.config, history: values.history as unknown[] | null, result: values.result };
-}
 
 /** Runs `f` now and hands its value or its error over as a Promise. */
 function settled<T>(f: () => T): Promise<T> {
