@@ -42,6 +42,19 @@ for (const q of ['model=linear&attack=pgd&p=2&eps=0.3', 'preset=s1&model=diagona
   });
 }
 
+test('the ε-path: the predicted direction from ε = 0 (the ℓ2-SVM, or C3 at ε = 0) towards γ_q* (the ℓq-SVM)', () => {
+  const lin = new LabEngine(decodeState('preset=s2&model=deep-linear&attack=exact&p=inf&eps=0.1')).references;
+  assert.equal(lin.path.length, 40);
+  const [a0, a1] = lin.path[0];
+  assert.ok(Math.hypot(a0 - lin.l2!.direction[0], a1 - lin.l2!.direction[1]) < 1e-6, 'starts at the ℓ2-SVM');
+  // Near γ_q*, the adversarial SVM approaches the ℓq-SVM (q = 1 here): the last point is closer to it than the first.
+  const dist = (u: [number, number], v: [number, number]): number => Math.hypot(u[0] - v[0], u[1] - v[1]);
+  assert.ok(dist(lin.path[39], lin.lq!.direction) < dist(lin.path[0], lin.lq!.direction));
+  const diag = new LabEngine(decodeState('preset=s1&model=diagonal&depth=2&attack=exact&p=2&eps=0.1')).references;
+  assert.equal(diag.predicted, 'c3');
+  assert.equal(diag.path.length, 40);
+});
+
 test('ReLU MLP on sectors: no prediction, a KKT residual, a heat-map grid', () => {
   const e = new LabEngine(decodeState('preset=sectors&model=relu-mlp&depth=2&width=20&attack=fgsm&eps=0.05'));
   assert.equal(e.references.predicted, null);

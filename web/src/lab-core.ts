@@ -30,6 +30,12 @@ export interface LabReferences {
   predicted: 'adv' | 'c3' | null;
   /** γ_q*: the largest ε for which the data stay adversarially separable (ℓq-SVM margin). */
   epsMax: number;
+  /**
+   * The ε-path: the predicted direction (the adversarial SVM for linear and deep linear nets, C3 for
+   * diagonal and conv nets; the adversarial SVM when there is no prediction) for 40 values of ε
+   * from 0 to γ_q*, as unit vectors.
+   */
+  path: [number, number][];
 }
 
 /** What the view draws after a frame. */
@@ -129,7 +135,23 @@ export function labReferences(s: LabState, model: Model | null): LabReferences {
     });
   }
   const predicted = model === null || !model.linearInX ? null : arch !== null && model.order >= 2 ? 'c3' : 'adv';
-  return { l2, lq, adv, c3, predicted, epsMax: lq ? lq.margin : 0 };
+  const epsMax = lq ? lq.margin : 0;
+  let size: (a: number, b: number) => number = l2size;
+  if (predicted === 'c3' && arch !== null && model !== null) {
+    const T = predictorTransform(arch, 2);
+    const beta = new Float64Array(2);
+    size = (a, b) => {
+      beta[0] = a;
+      beta[1] = b;
+      return interpolationNorm(T, model.order, beta);
+    };
+  }
+  const path: [number, number][] = [];
+  for (let k = 0; k < 40 && epsMax > 0; k++) {
+    const sol = planarMaxMargin(z, n, (epsMax * k) / 40, q, size, 1440);
+    if (sol) path.push(sol.direction);
+  }
+  return { l2, lq, adv, c3, predicted, epsMax, path };
 }
 
 /** One training run of the lab: build from a state, `advance(k)` steps, `snapshot()` to draw. */

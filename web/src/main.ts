@@ -20,7 +20,7 @@ import {
   type LabState,
 } from './lab-state.ts';
 import type { LabReferences, LabSnapshot } from './lab-core.ts';
-import { dual, norm2d, planarMaxMargin, signed } from './planar.ts';
+import { dual, norm2d } from './planar.ts';
 
 // ---------------------------------------------------------------- state and worker
 
@@ -482,21 +482,6 @@ function drawHeat(g: CanvasRenderingContext2D, c: HTMLCanvasElement, h: NonNulla
   g.drawImage(off, 0, 0, c.width, c.height);
 }
 
-/** ε-path: the adversarial SVM's direction for ε from 0 to γ_q* (40 values). */
-function epsPath(): [number, number][] {
-  const z = signed(state.points);
-  const q = dual(state.attack === 'none' ? 2 : perturbationNorm());
-  const max = references?.epsMax ?? 0;
-  const out: [number, number][] = [];
-  for (let k = 0; k < 40 && max > 0; k++) {
-    const s = planarMaxMargin(z, state.points.length, (max * k) / 40, q, (a, b) => Math.hypot(a, b), 1440);
-    if (s) out.push(s.direction);
-  }
-  return out;
-}
-
-let pathCache: { key: string; path: [number, number][] } = { key: '', path: [] };
-
 function drawCircle(): void {
   const c = $<HTMLCanvasElement>('circle');
   const g = c.getContext('2d')!;
@@ -508,13 +493,13 @@ function drawCircle(): void {
   g.beginPath();
   g.arc(cx, cy, R, 0, 2 * Math.PI);
   g.stroke();
-  const key = `${encodeState({ ...state, eps: 0 })}|${references?.epsMax}`;
-  if (pathCache.key !== key) pathCache = { key, path: epsPath() };
-  g.strokeStyle = COLORS.adv;
+  // The ε-path of the predicted problem (computed in the worker with the references).
+  const path = references?.path ?? [];
+  g.strokeStyle = references?.predicted === 'c3' ? COLORS.c3 : COLORS.adv;
   g.globalAlpha = 0.35;
   g.lineWidth = 4;
   g.beginPath();
-  pathCache.path.forEach(([a, b], k) => (k === 0 ? g.moveTo(cx + R * a, cy - R * b) : g.lineTo(cx + R * a, cy - R * b)));
+  path.forEach(([a, b], k) => (k === 0 ? g.moveTo(cx + R * a, cy - R * b) : g.lineTo(cx + R * a, cy - R * b)));
   g.stroke();
   g.globalAlpha = 1;
   g.lineWidth = 1;
