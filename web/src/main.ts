@@ -555,7 +555,11 @@ function updateLegend(): void {
   }
   $('target-name').textContent = references.predicted ? REF_NAMES[references.predicted] : 'the prediction (none for ReLU nets)';
   const slider = document.getElementById('eps-slider') as HTMLInputElement | null;
-  if (slider && references.epsMax > 0) slider.value = String(Math.min(1, state.eps / references.epsMax));
+  if (slider) {
+    // Not adversarially separable at any ε (e.g. the sectors): nothing to slide over.
+    slider.disabled = !(references.epsMax > 0);
+    if (references.epsMax > 0) slider.value = String(Math.min(1, state.eps / references.epsMax));
+  }
 }
 
 function fmtAngle(a: number | null): string {
