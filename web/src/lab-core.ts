@@ -275,8 +275,8 @@ export class LabEngine {
    * The network's output f(θ̂; x) on a size×size grid over [x0, x1] × [y0, y1] (row-major, y from top),
    * for the heat map of ReLU nets.
    */
-  grid(size: number, x0: number, x1: number, y0: number, y1: number): Float32Array {
-    const out = new Float32Array(size * size);
+  grid(size: number, x0: number, x1: number, y0: number, y1: number): Float64Array {
+    const out = new Float64Array(size * size);
     const x = new Float64Array(2);
     for (let r = 0; r < size; r++) {
       for (let c = 0; c < size; c++) {

@@ -36,7 +36,7 @@ let references: LabReferences | null = null;
 let snapshot: LabSnapshot | null = null;
 let playing = false;
 let addLabel: 1 | -1 = 1;
-let heat: { size: number; values: Float32Array; box: [number, number, number, number] } | null = null;
+let heat: { size: number; values: Float64Array; box: [number, number, number, number] } | null = null;
 let lastHeatRequest = 0;
 /** Curves: log-thinned history of the snapshots. */
 let curveRows: { t: number; angle: number | null; advMargin: number; smoothed: number; kkt: number | null; alignment: number | null }[] = [];
