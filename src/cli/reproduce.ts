@@ -312,10 +312,14 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
         let lastSend = Date.now();
         while (open.length > 0 && !stop) {
           await new Promise((r) => setTimeout(r, 1000));
+          // One listing per poll (statuses only); the documents of a run are read once, when done.
+          const rows = new Map((await store.list()).map((r) => [r.key, r]));
           const still: PoolJob[] = [];
           for (const p of open) {
             const job = jobs[p.id];
-            const stored = await store.findDone(job.key);
+            const row = rows.get(job.key);
+            if (row?.status === 'failed') throw new InputError(`run ${job.exp.id} · ${job.plan.label} failed in a worker: ${row.error ?? '?'}`, 'store');
+            const stored = row?.status === 'done' ? await store.findDone(job.key) : null;
             if (stored) {
               reuse(job, stored);
               job.reused = false;
@@ -323,10 +327,6 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
               if (!tty) log(`  done ${job.exp.id} · ${job.plan.label} (by a worker)`);
               continue;
             }
-            const row = await store.get(job.key);
-            if (row?.status === 'failed') throw new InputError(`run ${job.exp.id} · ${job.plan.label} failed in a worker: ${row.error ?? '?'}`, 'store');
-            const cp = await store.loadCheckpoint(job.key);
-            if (cp) job.done = cp.step;
             still.push(p);
           }
           open = still;
