@@ -315,15 +315,9 @@ export function createFgm(config: AttackConfig): Attack {
         }
         for (let k = 0; k < count; k++) {
           const i = rowIndex(indices, k);
-          const yi = data.y[i];
-          const o = yi === 1 ? 0 : yi === -1 ? d : -1;
-          if (o < 0) {
-            // Not a ±1 label (never for binary data sets, which are validated): the per-row map.
-            marginInputGradient(model, theta, data.X, i * d, yi, data.binary, s, ws);
-            for (let j = 0; j < d; j++) g[j] = -g[j];
-            steepestAscent(g, p, delta, d, 0, i * d);
-            for (let j = 0; j < d; j++) delta[i * d + j] *= eps;
-          } else for (let j = 0; j < d; j++) delta[i * d + j] = both[o + j];
+          // Binary labels are ±1 (s.linear implies binary data).
+          const o = data.y[i] > 0 ? 0 : d;
+          for (let j = 0; j < d; j++) delta[i * d + j] = both[o + j];
           if (box) clipOffset(delta, i * d, data.X, i * d, d, box[0], box[1]);
         }
         return;

@@ -97,24 +97,14 @@ export function createPgd(config: AttackConfig): Attack {
               for (let b = 0; b < c; b++) {
                 const row = rowIndex(indices, k0 + b) * d;
                 const o = b * d;
-                if (last) {
-                  for (let j = 0; j < d; j++) {
-                    const gk = G[o + j];
-                    const v = D[o + j] + stepSize * (+(gk < 0) - +(gk > 0));
-                    const hi = +(v > eps);
-                    const lo = +(v < -eps);
-                    D[o + j] = v * (1 - hi - lo) + eps * hi - eps * lo;
-                  }
-                } else {
-                  for (let j = 0; j < d; j++) {
-                    const gk = G[o + j];
-                    const v = D[o + j] + stepSize * (+(gk < 0) - +(gk > 0));
-                    const hi = +(v > eps);
-                    const lo = +(v < -eps);
-                    const w = v * (1 - hi - lo) + eps * hi - eps * lo;
-                    D[o + j] = w;
-                    P[o + j] = X[row + j] + w;
-                  }
+                for (let j = 0; j < d; j++) {
+                  const gk = G[o + j];
+                  const v = D[o + j] + stepSize * (+(gk < 0) - +(gk > 0));
+                  const hi = +(v > eps);
+                  const lo = +(v < -eps);
+                  const w = v * (1 - hi - lo) + eps * hi - eps * lo;
+                  D[o + j] = w;
+                  if (!last) P[o + j] = X[row + j] + w;
                 }
               }
               continue;

@@ -117,6 +117,8 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
   // Where the results go and the store, checked before anything runs (a file, under a file, /proc, …).
   prepareOutFolder(out, '--out');
   const storePath = flags.store ?? storeBesideOut(out);
+  const where = parseStoreLocation(storePath);
+  if (flags.enqueue && where.kind !== 'postgres') throw new InputError('--enqueue needs --store postgres://… (the queue lives in that database; workers run its jobs)', 'enqueue');
   const store = await openRunStore(storePath);
   // Where the store is, for messages and summary.json (a database URL's password hidden).
   const storeName = store.location;
@@ -293,8 +295,7 @@ export async function reproduceCommand(names: string[], flags: ReproduceFlags): 
       // The runs go to the queue in the store's database; `advbias worker` processes run them. This
       // process waits for their results in the store (sending a run's job again, at most every
       // RESEND_SECONDS, while it is unfinished: a worker may have died holding it).
-      const where = parseStoreLocation(storePath);
-      if (where.kind !== 'postgres') throw new InputError('--enqueue needs --store postgres://… (the queue lives in that database; workers run its jobs)', 'enqueue');
+      if (where.kind !== 'postgres') throw new Error('unreachable: --enqueue was checked against the store above');
       const { openQueue, enqueueRuns, RESEND_SECONDS } = await import('../node/queue.ts');
       const boss = await openQueue(where.url, storeName);
       try {

@@ -72,8 +72,9 @@ export function topSingular(theta: Float64Array, offset: number, rows: number, c
   }
   // alpha of the next product: G/tr(G) squared.
   let alpha = 1 / (tr * tr);
-  let settled = n === 1;
-  for (let it = 0; it < SQUARINGS && n > 1; it++) {
+  // n ≥ 2 here (1×n and n×1 layers took the closed form above).
+  let settled = false;
+  for (let it = 0; it < SQUARINGS; it++) {
     // H = alpha·G·Gᵀ = (G/tr)² (G is symmetric), through the hot kernels; tr(H) = Σλ_i² of G/tr.
     k.gemm(false, true, n, n, n, alpha, G, 0, G, 0, 0, H, 0);
     let t = 0;

@@ -282,7 +282,6 @@ export class MarginEvaluator {
   }
 }
 
-/** Smallest margin of each example's group (the example's margin) written into `out`. */
 /**
  * Rows shorter than this are summed inline on the β path: every backend's dot and axpy run the plain
  * sequential loop below the wasm backend's thresholds (DEFAULT_THRESHOLDS.dot = .axpy = 128), so the
@@ -290,6 +289,7 @@ export class MarginEvaluator {
  */
 const INLINE_BELOW = 128;
 
+/** Smallest margin of each example's group (the example's margin) written into `out`. */
 export function exampleMargins(mhat: Float64Array, count: number, g: number, out: Float64Array): void {
   for (let b = 0; b < count; b++) {
     let m = Infinity;

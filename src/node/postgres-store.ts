@@ -52,7 +52,6 @@ CREATE TABLE IF NOT EXISTS advbias_checkpoints (
 /** Advisory-lock id under which a new database's tables are created (one process at a time). */
 const SCHEMA_LOCK = 0x61647662;
 
-
 const now = (): string => new Date().toISOString();
 
 /** The location with its password replaced by *** (for messages, summaries and `location`). */
@@ -107,7 +106,7 @@ export class PostgresRunStore implements RunStore {
       await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
       await client.query('CREATE TABLE IF NOT EXISTS advbias_store (schema_version INTEGER NOT NULL)');
       const v = await client.query<{ schema_version: number }>('SELECT schema_version FROM advbias_store');
-      let version = v.rows.length ? v.rows[0].schema_version : 0;
+      const version = v.rows.length ? v.rows[0].schema_version : 0;
       if (version > STORE_SCHEMA_VERSION) {
         await client.query('ROLLBACK');
         throw new InputError(`the run store ${location} has schema version ${version}, newer than this advbias reads (${STORE_SCHEMA_VERSION}); use a newer advbias or another --store`, 'store');
@@ -115,7 +114,6 @@ export class PostgresRunStore implements RunStore {
       if (version === 0) {
         await client.query(SCHEMA);
         await client.query('INSERT INTO advbias_store (schema_version) VALUES ($1)', [STORE_SCHEMA_VERSION]);
-        version = STORE_SCHEMA_VERSION;
       }
       await client.query('COMMIT');
       return new PostgresRunStore(location, pool);

@@ -14,7 +14,6 @@
  */
 import PgBoss from 'pg-boss';
 import { InputError } from '../errors.ts';
-import type { PlannedRun } from '../experiments/runner.ts';
 
 /** The pg-boss queue of planned runs. */
 export const RUN_QUEUE = 'advbias-runs';
@@ -83,4 +82,3 @@ export async function enqueueRuns(boss: PgBoss, runs: RunJobData[]): Promise<num
   return sent;
 }
 
-export type { PlannedRun };

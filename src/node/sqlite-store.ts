@@ -58,7 +58,6 @@ ALTER TABLE runs ADD COLUMN owner TEXT;
 ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
 `;
 
-
 const now = (): string => new Date().toISOString();
 
 /** Runs `f` now and hands its value or its error over as a Promise. */

@@ -94,7 +94,8 @@ async function results(where: string): Promise<Map<string, string>> {
   }
 }
 
-test('worker and --enqueue refuse a SQLite store, naming --store; the queue schema follows the store schema', { skip }, () => {
+// No database needed: both refuse before connecting.
+test('worker and --enqueue refuse a SQLite store, naming --store; the queue schema follows the store schema', () => {
   const w = cli(['worker', '--store', join(tmp, 'x.sqlite')]);
   assert.equal(w.code, 2);
   assert.match(w.stderr, /workers share a PostgreSQL store/);

@@ -98,10 +98,8 @@ export function labConfig(s: LabState): TrainConfig {
 
 export function labDataset(s: LabState): Dataset {
   const n = s.points.length;
+  // One class is fine: bias-free predictors through the origin separate it (S2 is one class).
   if (n === 0) throw new LabError('no points: pick a preset or click to add points');
-  if (!s.points.some((p) => p.label === 1) || !s.points.some((p) => p.label === -1)) {
-    // One class is fine for bias-free linear predictors through the origin (S2 is one class).
-  }
   const X = new Float64Array(2 * n);
   const y = new Int32Array(n);
   s.points.forEach((p, i) => {
@@ -167,6 +165,8 @@ export class LabEngine {
   private readonly reference: Float64Array | null;
   private readonly ws: Workspace;
   private readonly delta: Float64Array;
+  /** The training attack, for the adversarial points drawn with each snapshot. */
+  private readonly snapshotAttack: ReturnType<typeof createAttack>;
   private readonly out1 = new Float64Array(1);
   /** Γ of the predicted problem, and its optimum (see LabSnapshot.gap). */
   private readonly objective: ((b0: number, b1: number) => number) | null = null;
@@ -218,6 +218,7 @@ export class LabEngine {
     this.measurer = new Measurer(this.model, this.data, this.attackConfig, this.config.loss, this.reference, this.config.seed, kkt);
     this.ws = this.model.createWorkspace();
     this.delta = new Float64Array(this.data.n * 2);
+    this.snapshotAttack = createAttack(this.attackConfig);
   }
 
   get t(): number {
@@ -241,7 +242,7 @@ export class LabEngine {
     const { thetaHat, logRho, t } = this.state;
     const m: Measurement = this.measurer.measure(t, thetaHat, logRho, NaN);
     // The adversarial points of the training attack at θ (scale-invariant: θ̂ suffices).
-    createAttack(this.attackConfig).perturb(this.model, thetaHat, this.data, null, this.delta, this.ws, new Rng(this.config.seed));
+    this.snapshotAttack.perturb(this.model, thetaHat, this.data, null, this.delta, this.ws, new Rng(this.config.seed));
     const adversarial = new Float64Array(this.data.n * 2);
     for (let k = 0; k < adversarial.length; k++) adversarial[k] = this.data.X[k] + this.delta[k];
     let direction: [number, number] | null = null;

@@ -20,7 +20,7 @@ import {
   type LabState,
 } from './lab-state.ts';
 import type { LabReferences, LabSnapshot } from './lab-core.ts';
-import { dual, norm2d } from './planar.ts';
+import { dual } from './planar.ts';
 
 // ---------------------------------------------------------------- state and worker
 
@@ -647,6 +647,5 @@ $('plane').addEventListener('click', onPlaneClick);
   references: () => references,
   snapshot: () => snapshot && { ...snapshot, adversarial: Array.from(snapshot.adversarial) },
   frames: () => framesDrawn,
-  norm2d,
 };
 reset();
