@@ -443,3 +443,83 @@ export function gemm(transA: i32, transB: i32, m: i32, n: i32, k: i32, alpha: f6
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Elementwise kernels of the batched passes (src/linalg/kernels.ts: relu, reluMask, linfStep). Each
+// performs exactly the IEEE operations of the JS reference loop in the same order, with the 0/1
+// selections as float64 lanes (a comparison mask ANDed with the bits of 1.0), so the results are
+// bit-identical to it on every input, NaN and signed zeros included. The arrays live in this module's
+// memory (an arena: src/linalg/wasm/backend.ts), so nothing is copied.
+
+/** a_i ← z_i·(s + leak·(1 − s)) with s = [z_i > 0], over n entries (z and a may be the same). */
+export function relu(n: i32, z: usize, a: usize, leak: f64): void {
+  const one = f64x2.splat(1);
+  const zero = f64x2.splat(0);
+  const lk = f64x2.splat(leak);
+  let j: i32 = 0;
+  for (; j + 2 <= n; j += 2) {
+    const off = <usize>j << 3;
+    const v = v128.load(z + off);
+    const s = v128.and(f64x2.gt(v, zero), one);
+    v128.store(a + off, f64x2.mul(v, f64x2.add(s, f64x2.mul(lk, f64x2.sub(one, s)))));
+  }
+  if (j < n) {
+    const off = <usize>j << 3;
+    const v = load<f64>(z + off);
+    const s: f64 = v > 0 ? 1 : 0;
+    store<f64>(a + off, v * (s + leak * (1 - s)));
+  }
+}
+
+/** g_i ← g_i·(s + leak·(1 − s)) with s = [z_i > 0], over n entries. */
+export function reluMask(n: i32, g: usize, z: usize, leak: f64): void {
+  const one = f64x2.splat(1);
+  const zero = f64x2.splat(0);
+  const lk = f64x2.splat(leak);
+  let j: i32 = 0;
+  for (; j + 2 <= n; j += 2) {
+    const off = <usize>j << 3;
+    const s = v128.and(f64x2.gt(v128.load(z + off), zero), one);
+    v128.store(g + off, f64x2.mul(v128.load(g + off), f64x2.add(s, f64x2.mul(lk, f64x2.sub(one, s)))));
+  }
+  if (j < n) {
+    const off = <usize>j << 3;
+    const s: f64 = load<f64>(z + off) > 0 ? 1 : 0;
+    store<f64>(g + off, load<f64>(g + off) * (s + leak * (1 - s)));
+  }
+}
+
+/**
+ * One ℓ∞ PGD step over n entries: v = D + α·([G < 0] − [G > 0]), hi = [v > ε], lo = [v < −ε],
+ * D ← v·(1 − hi − lo) + ε·hi − ε·lo, and P ← X + D when `points` is non-zero.
+ */
+export function linfStep(n: i32, G: usize, D: usize, P: usize, X: usize, alpha: f64, eps: f64, points: i32): void {
+  const one = f64x2.splat(1);
+  const zero = f64x2.splat(0);
+  const av = f64x2.splat(alpha);
+  const ev = f64x2.splat(eps);
+  const nev = f64x2.splat(-eps);
+  let j: i32 = 0;
+  for (; j + 2 <= n; j += 2) {
+    const off = <usize>j << 3;
+    const g = v128.load(G + off);
+    const sgn = f64x2.sub(v128.and(f64x2.lt(g, zero), one), v128.and(f64x2.gt(g, zero), one));
+    const v = f64x2.add(v128.load(D + off), f64x2.mul(av, sgn));
+    const hi = v128.and(f64x2.gt(v, ev), one);
+    const lo = v128.and(f64x2.lt(v, nev), one);
+    const w = f64x2.sub(f64x2.add(f64x2.mul(v, f64x2.sub(f64x2.sub(one, hi), lo)), f64x2.mul(ev, hi)), f64x2.mul(ev, lo));
+    v128.store(D + off, w);
+    if (points) v128.store(P + off, f64x2.add(v128.load(X + off), w));
+  }
+  if (j < n) {
+    const off = <usize>j << 3;
+    const g = load<f64>(G + off);
+    const sgn: f64 = (g < 0 ? 1.0 : 0.0) - (g > 0 ? 1.0 : 0.0);
+    const v = load<f64>(D + off) + alpha * sgn;
+    const hi: f64 = v > eps ? 1 : 0;
+    const lo: f64 = v < -eps ? 1 : 0;
+    const w = v * (1 - hi - lo) + eps * hi - eps * lo;
+    store<f64>(D + off, w);
+    if (points) store<f64>(P + off, load<f64>(X + off) + w);
+  }
+}

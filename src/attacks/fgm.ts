@@ -8,6 +8,7 @@ import { hasBatch } from '../models/model.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { InputError } from '../errors.ts';
 import { steepestAscent } from '../linalg/norms.ts';
+import { kernels } from '../linalg/kernels.ts';
 import type { AttackDescriptor } from './descriptor.ts';
 import { clipField, epsField, pField } from './fields.ts';
 
@@ -52,9 +53,11 @@ export class MarginScratch {
   bOut = new Float64Array(0);
   bDOut = new Float64Array(0);
   /** Per pass (rows × d): ∇_x m of every row, and PGD's points x_i + δ and offsets δ. */
-  bGrad = new Float64Array(0);
-  bPoints = new Float64Array(0);
-  bDelta = new Float64Array(0);
+  bGrad: Float64Array = new Float64Array(0);
+  bPoints: Float64Array = new Float64Array(0);
+  bDelta: Float64Array = new Float64Array(0);
+  /** Per pass (rows × d): the pass's input rows x_i (PGD's fused ℓ∞ step reads them beside δ). */
+  bRows: Float64Array = new Float64Array(0);
 
   /** Makes room for inputs of dimension d and K outputs. */
   ensure(d: number, K: number): void {
@@ -99,9 +102,8 @@ export class MarginScratch {
       this.bDOut = new Float64Array(R * K);
     }
     if (this.bGrad.length < R * d) {
-      this.bGrad = new Float64Array(R * d);
-      this.bPoints = new Float64Array(R * d);
-      this.bDelta = new Float64Array(R * d);
+      // One `allocate` call: the kernels' elementwise ℓ∞ step runs on them in place (WebAssembly memory).
+      [this.bGrad, this.bPoints, this.bDelta, this.bRows] = kernels().allocate([R * d, R * d, R * d, R * d]);
     }
     return R;
   }

@@ -2,6 +2,7 @@
 import type { Attack, AttackConfig } from './attack.ts';
 import { steepestAscent } from '../linalg/norms.ts';
 import { projectBall, sampleBall } from '../linalg/projections.ts';
+import { kernels } from '../linalg/kernels.ts';
 import type { AttackDescriptor } from './descriptor.ts';
 import { clipField, epsField, pField, randomStartField, stepSizeField, stepsField } from './fields.ts';
 import { MarginScratch, checkModelData, clipOffset, marginInputGradient, marginInputGradientBatch, rowCount, rowIndex, zeroRows } from './fgm.ts';
@@ -71,11 +72,14 @@ export function createPgd(config: AttackConfig): Attack {
             } else D.fill(0, o, o + d);
           }
           // ℓ∞ without a box, the common case: the step, the projection and the next iterate's points
-          // in one pass per row (the same arithmetic, in the same order, as the general path below).
+          // in one pass over the pass's rows (kernels' `linfStep`: the same arithmetic, in the same
+          // order, as the general path below), reading the rows from their copy beside δ.
           const fusedLinf = p === Infinity && !box && !randomStart;
+          const XR = s.bRows;
           for (let b = 0; b < c; b++) {
             const row = rowIndex(indices, k0 + b) * d;
             const o = b * d;
+            if (fusedLinf) XR.set(X.subarray(row, row + d), o);
             for (let j = 0; j < d; j++) P[o + j] = X[row + j] + D[o + j];
           }
           for (let step = 0; step < steps; step++) {
@@ -88,25 +92,12 @@ export function createPgd(config: AttackConfig): Attack {
             }
             marginInputGradientBatch(bm, theta, P, null, 0, c, data.y, indices, k0, data.binary, s);
             if (fusedLinf) {
-              // One pass per row: δ += α·sign(−g), δ ← clip(δ, −ε, ε), and the next iterate's points
+              // One pass over the rows: δ += α·sign(−g), δ ← clip(δ, −ε, ε), and the next iterate's points
               // x_i + δ (not after the last step, where only δ is read). Sign and clip are 0/1
               // selections (no data-dependent branch: half the signs are random), exactly
               // Math.sign(−g) + 0 and projectLinf's result for finite values (δ is never −0 here: it
               // starts at +0 and sums of ±α round to +0).
-              const last = step === steps - 1;
-              for (let b = 0; b < c; b++) {
-                const row = rowIndex(indices, k0 + b) * d;
-                const o = b * d;
-                for (let j = 0; j < d; j++) {
-                  const gk = G[o + j];
-                  const v = D[o + j] + stepSize * (+(gk < 0) - +(gk > 0));
-                  const hi = +(v > eps);
-                  const lo = +(v < -eps);
-                  const w = v * (1 - hi - lo) + eps * hi - eps * lo;
-                  D[o + j] = w;
-                  if (!last) P[o + j] = X[row + j] + w;
-                }
-              }
+              kernels().linfStep(c * d, G, 0, D, 0, P, 0, XR, 0, stepSize, eps, step < steps - 1);
               continue;
             }
             for (let b = 0; b < c; b++) {

@@ -28,11 +28,69 @@ export interface Kernels {
    * (next[k] = from[k] + c·g[k], Σ next², next[k] /= r, in index order).
    */
   sphereUpdate?(n: number, from: Float64Array, c: number, g: Float64Array, next: Float64Array): number;
+  /**
+   * Zeroed float64 buffers of the given lengths for the elementwise kernels below, e.g. in
+   * WebAssembly memory, where a backend runs those kernels in place without copying; the buffers of
+   * one call may be passed together to one kernel call. They are ordinary `Float64Array`s everywhere
+   * else (any kernel set accepts them) and are never moved or detached.
+   */
+  allocate(lengths: readonly number[]): Float64Array[];
+  /**
+   * The leaky ReLU of the batched passes: a_i ← z_i·(s + leak·(1 − s)) with s = [z_i > 0] (0 or 1),
+   * over n entries (a may be z). Elementwise kernels perform exactly these operations on every
+   * backend (bit-identical results); a backend runs them fast on buffers of one `allocate` call and
+   * as the reference loop on any others.
+   */
+  relu(n: number, z: Float64Array, zo: number, a: Float64Array, ao: number, leak: number): void;
+  /** Its derivative applied to the back-propagated g: g_i ← g_i·(s + leak·(1 − s)), s = [z_i > 0]. */
+  reluMask(n: number, g: Float64Array, go: number, z: Float64Array, zo: number, leak: number): void;
+  /**
+   * One ℓ∞ PGD step (src/attacks/pgd.ts) over n entries: v = D + α·([G < 0] − [G > 0]),
+   * hi = [v > ε], lo = [v < −ε], D ← v·(1 − hi − lo) + ε·hi − ε·lo (the step, then the clip to
+   * [−ε, ε]), and P ← X + D when `points`.
+   */
+  linfStep(n: number, G: Float64Array, go: number, D: Float64Array, dOff: number, P: Float64Array, po: number, X: Float64Array, xo: number, alpha: number, eps: number, points: boolean): void;
 }
+
+/** The reference loops of the elementwise kernels (see `Kernels`), shared by every backend's fallback. */
+export const elementwiseReference: Pick<Kernels, 'allocate' | 'relu' | 'reluMask' | 'linfStep'> = Object.freeze({
+  allocate(lengths: readonly number[]): Float64Array[] {
+    return lengths.map((n) => new Float64Array(n));
+  },
+  relu(n: number, z: Float64Array, zo: number, a: Float64Array, ao: number, leak: number): void {
+    // No data-dependent branch (half the signs are random: a branch mispredicts about every other
+    // entry, ~3× slower); s ∈ {0, 1}, so the product is exactly v or v·leak.
+    for (let i = 0; i < n; i++) {
+      const v = z[zo + i];
+      const s = +(v > 0);
+      a[ao + i] = v * (s + leak * (1 - s));
+    }
+  },
+  reluMask(n: number, g: Float64Array, go: number, z: Float64Array, zo: number, leak: number): void {
+    for (let i = 0; i < n; i++) {
+      const s = +(z[zo + i] > 0);
+      g[go + i] *= s + leak * (1 - s);
+    }
+  },
+  linfStep(n: number, G: Float64Array, go: number, D: Float64Array, dOff: number, P: Float64Array, po: number, X: Float64Array, xo: number, alpha: number, eps: number, points: boolean): void {
+    // Sign and clip as 0/1 selections: exactly Math.sign(−g) + 0 and projectLinf's result for finite
+    // values (no data-dependent branch).
+    for (let i = 0; i < n; i++) {
+      const gk = G[go + i];
+      const v = D[dOff + i] + alpha * (+(gk < 0) - +(gk > 0));
+      const hi = +(v > eps);
+      const lo = +(v < -eps);
+      const w = v * (1 - hi - lo) + eps * hi - eps * lo;
+      D[dOff + i] = w;
+      if (points) P[po + i] = X[xo + i] + w;
+    }
+  },
+});
 
 /** Plain TypeScript reference kernels. */
 export const jsKernels: Kernels = {
   name: 'js',
+  ...elementwiseReference,
   dot(n, x, xo, y, yo) {
     let s = 0;
     for (let j = 0; j < n; j++) s += x[xo + j] * y[yo + j];

@@ -179,8 +179,10 @@ export function createReluMlp(options: ReluMlpOptions): Model {
       }
     },
     createBatchWorkspace(maxRows: number): BatchWorkspace {
+      // One `allocate` call: the elementwise kernels run in place on these buffers (e.g. in WebAssembly memory).
       const n = maxRows * Math.max(hidden, 1);
-      return { maxRows, buffers: { z: new Float64Array(n), a: new Float64Array(n), g: new Float64Array(n), x: new Float64Array(maxRows * d) } };
+      const [z, a, g, x] = kernels().allocate([n, n, n, maxRows * d]);
+      return { maxRows, buffers: { z, a, g, x } };
     },
     forwardBatch(theta, X, rows, start, count, out, bws) {
       const K = kernels();
@@ -200,14 +202,8 @@ export function createReluMlp(options: ReluMlpOptions): Model {
         // Z_k = A_{k−1} W_kᵀ (W_k stored m_k×m_{k−1}, read transposed).
         if (k === 1) K.gemm(false, true, count, dims[1], d, 1, src, srcOff, theta, wOff[0], 0, z, zo);
         else K.gemm(false, true, count, dims[k], dims[k - 1], 1, a, R * hOff[k - 1], theta, wOff[k - 1], 0, z, zo);
-        const end = zo + count * dims[k];
-        // a = v > 0 ? v : leak·v, without a branch (half the signs are random: a branch mispredicts
-        // about every other entry, ~3× slower); s ∈ {0, 1}, so the product is exactly v or v·leak.
-        for (let i = zo; i < end; i++) {
-          const v = z[i];
-          const s = +(v > 0);
-          a[i] = v * (s + leak * (1 - s));
-        }
+        // A_k = σ(Z_k): exactly v or v·leak per entry, on every backend (kernels' `relu`).
+        K.relu(count * dims[k], z, zo, a, zo, leak);
       }
       K.gemm(false, true, count, outputs, dims[L - 1], 1, a, R * hOff[L - 1], theta, wOff[L - 1], 0, out, 0);
     },
@@ -231,12 +227,8 @@ export function createReluMlp(options: ReluMlpOptions): Model {
         const go = R * hOff[k];
         if (k === L - 1) K.gemm(false, false, count, dims[k], outputs, 1, dOut, 0, theta, wOff[L - 1], 0, g, go);
         else K.gemm(false, false, count, dims[k], dims[k + 1], 1, g, R * hOff[k + 1], theta, wOff[k], 0, g, go);
-        const end = go + count * dims[k];
-        // ReLU'(0) = 0: the slope on z ≤ 0 is `leak`.
-        for (let i = go; i < end; i++) {
-          const s = +(z[i] > 0);
-          g[i] *= s + leak * (1 - s);
-        }
+        // ReLU'(0) = 0: the slope on z ≤ 0 is `leak` (kernels' `reluMask`).
+        K.reluMask(count * dims[k], g, go, z, go, leak);
         if (gradTheta) {
           if (k === 1) K.gemm(true, false, dims[1], d, count, 1, g, go, src, srcOff, acc, gradTheta, wOff[0]);
           else K.gemm(true, false, dims[k], dims[k - 1], count, 1, g, go, a, R * hOff[k - 1], acc, gradTheta, wOff[k - 1]);

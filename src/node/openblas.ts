@@ -131,6 +131,11 @@ export function loadOpenblasKernels(options: OpenblasOptions): { kernels: Openbl
     library,
     threads,
     config,
+    // The elementwise kernels run where the fallback runs them (WebAssembly arenas: in place).
+    allocate: (lengths) => fb.allocate(lengths),
+    relu: (n, z, zo, a, ao, leak) => fb.relu(n, z, zo, a, ao, leak),
+    reluMask: (n, g, go, z, zo, leak) => fb.reluMask(n, g, go, z, zo, leak),
+    linfStep: (n, G, go, D, dOff, P, po, X, xo, alpha, eps, points) => fb.linfStep(n, G, go, D, dOff, P, po, X, xo, alpha, eps, points),
     dot: (n, x, xo, y, yo) => fb.dot(n, x, xo, y, yo),
     axpy: (n, a, x, xo, y, yo) => fb.axpy(n, a, x, xo, y, yo),
     gemv(m, n, A, ao, x, xo, y, yo, beta) {

@@ -23,7 +23,7 @@
  * inputs. `jsKernels` skips products with a zero factor (so 0·∞ never makes a NaN there); the wasm
  * kernels skip them only where the JS reference tests the same scalar (rows of ger, gemvT).
  */
-import { jsKernels, setKernels, type Kernels } from '../kernels.ts';
+import { elementwiseReference, jsKernels, setKernels, type Kernels } from '../kernels.ts';
 import { KERNELS_WASM_BASE64 } from './kernels-wasm.generated.ts';
 
 /**
@@ -95,6 +95,9 @@ interface Exports {
   gemvT(m: number, n: number, A: number, x: number, y: number, beta: number): void;
   ger(m: number, n: number, alpha: number, x: number, y: number, A: number): void;
   gemm(transA: number, transB: number, m: number, n: number, k: number, alpha: number, A: number, B: number, beta: number, C: number, work: number): void;
+  relu(n: number, z: number, a: number, leak: number): void;
+  reluMask(n: number, g: number, z: number, leak: number): void;
+  linfStep(n: number, G: number, D: number, P: number, X: number, alpha: number, eps: number, points: number): void;
 }
 
 const PAGE = 65536;
@@ -167,6 +170,42 @@ export async function useWasmKernels(options: WasmKernelsOptions = {}): Promise<
   setKernels(await createWasmKernels(options));
 }
 
+/**
+ * Arenas of `allocate`: each call gets its own instance of the module, whose memory is grown once to
+ * hold the buffers and never again (growing would detach the views), keyed here by that memory's
+ * ArrayBuffer so that the elementwise kernels find the instance of the arrays they are given.
+ */
+const arenas = new WeakMap<ArrayBuffer, Exports>();
+
+/** Zeroed float64 buffers in one new instance's memory, each 16-byte aligned; null when that fails. */
+function allocateArena(lengths: readonly number[]): Float64Array[] | null {
+  let total = 0;
+  for (const n of lengths) total += even(n);
+  try {
+    const ex = new (webAssembly().Instance)(compileSync(), {}).exports as unknown as Exports;
+    const memory = ex.memory;
+    const need = Math.ceil((total * 8) / PAGE) - memory.buffer.byteLength / PAGE;
+    if (need > 0) memory.grow(need);
+    const buffer = memory.buffer;
+    arenas.set(buffer, ex);
+    let at = 0;
+    return lengths.map((n) => {
+      const view = new Float64Array(buffer, at * 8, n);
+      at += even(n);
+      return view;
+    });
+  } catch {
+    return null;
+  }
+}
+
+/** The instance whose arena holds all of these arrays, else undefined. */
+function arenaOf(a: Float64Array, b: Float64Array, c?: Float64Array, d?: Float64Array): Exports | undefined {
+  const buffer = a.buffer;
+  if (b.buffer !== buffer || (c !== undefined && c.buffer !== buffer) || (d !== undefined && d.buffer !== buffer)) return undefined;
+  return arenas.get(buffer as ArrayBuffer);
+}
+
 /** Rounds a count of float64 up to an even number (16-byte alignment for v128 loads of the packing). */
 function even(n: number): number {
   return n + (n & 1);
@@ -204,10 +243,33 @@ function wrap(ex: Exports, options: WasmKernelsOptions): WasmKernels {
     dst.set(heap.subarray(p, p + len), off);
   }
 
+  const ref = elementwiseReference;
   return {
     name: options.name ?? 'wasm',
     thresholds: th,
     memoryBytes: () => memory.buffer.byteLength,
+
+    allocate(lengths) {
+      return allocateArena(lengths) ?? ref.allocate(lengths);
+    },
+
+    relu(n, z, zo, a, ao, leak) {
+      const ax = arenaOf(z, a);
+      if (ax === undefined) return ref.relu(n, z, zo, a, ao, leak);
+      ax.relu(n, z.byteOffset + zo * 8, a.byteOffset + ao * 8, leak);
+    },
+
+    reluMask(n, g, go, z, zo, leak) {
+      const ax = arenaOf(g, z);
+      if (ax === undefined) return ref.reluMask(n, g, go, z, zo, leak);
+      ax.reluMask(n, g.byteOffset + go * 8, z.byteOffset + zo * 8, leak);
+    },
+
+    linfStep(n, G, go, D, dOff, P, po, X, xo, alpha, eps, points) {
+      const ax = arenaOf(G, D, P, X);
+      if (ax === undefined) return ref.linfStep(n, G, go, D, dOff, P, po, X, xo, alpha, eps, points);
+      ax.linfStep(n, G.byteOffset + go * 8, D.byteOffset + dOff * 8, P.byteOffset + po * 8, X.byteOffset + xo * 8, alpha, eps, points ? 1 : 0);
+    },
 
     dot(n, x, xo, y, yo) {
       if (n < th.dot || n <= 0) return jsKernels.dot(n, x, xo, y, yo);

@@ -1,0 +1,162 @@
+/**
+ * The elementwise kernels of the batched passes (`relu`, `reluMask`, `linfStep` of `Kernels`): every
+ * backend performs the reference loops' own operations, so the results must be bit-identical to
+ * naive loops written here from the definitions — on hostile values (±0, NaN, ±∞, values at and next
+ * to ±ε, subnormals), odd lengths (the SIMD tail), offsets inside a buffer whose other entries must
+ * stay untouched, leak 0 and leak in (0, 1). The WebAssembly backend runs them in place on the buffers
+ * of its `allocate` (one instance's memory per call) and as the reference loops on any other arrays;
+ * both paths are checked (every NaN counts as one value: see `bits`), and so is the OpenBLAS set when the machine has the library (it hands them
+ * to its fallback).
+ */
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { jsKernels, elementwiseReference, type Kernels } from '../../src/linalg/kernels.ts';
+import { createWasmKernels, createWasmKernelsSync, wasmKernelsSupported } from '../../src/linalg/wasm/backend.ts';
+import { loadOpenblasKernels } from '../../src/node/openblas.ts';
+import { Rng } from '../../src/linalg/rng.ts';
+
+const EPS = 16 / 255;
+const ALPHA = 6 / 255;
+
+/** Values that break careless elementwise code, around 0 and around ±ε. */
+const HOSTILE = [0, -0, NaN, Infinity, -Infinity, 5e-324, -5e-324, EPS, -EPS, EPS * (1 + 2 ** -52), -EPS * (1 + 2 ** -52), EPS * (1 - 2 ** -53), ALPHA, -ALPHA, EPS - ALPHA, 1e300, -1e300];
+
+function values(rng: Rng, n: number): Float64Array {
+  const v = new Float64Array(n);
+  for (let i = 0; i < n; i++) v[i] = rng.uniform() < 0.3 ? HOSTILE[rng.int(HOSTILE.length)] : (rng.uniform() - 0.5) * 4 * EPS;
+  return v;
+}
+
+/**
+ * Bits of a Float64Array, for exact comparison (signed zeros included); every NaN as one value, since
+ * the sign and payload of a NaN that arithmetic produces are the CPU's and engine's choice (x86 and
+ * WebAssembly differ), not the kernels'.
+ */
+function bits(a: Float64Array): (bigint | 'NaN')[] {
+  return Array.from(new BigUint64Array(a.buffer, a.byteOffset, a.length), (b, i) => (Number.isNaN(a[i]) ? 'NaN' : b));
+}
+
+// The definitions, written independently of src/linalg/kernels.ts.
+const sel = (c: boolean): number => (c ? 1 : 0);
+function naiveRelu(v: number, leak: number): number {
+  const s = sel(v > 0);
+  return v * (s + leak * (1 - s));
+}
+function naiveLinf(g: number, d: number): number {
+  const v = d + ALPHA * (sel(g < 0) - sel(g > 0));
+  const hi = sel(v > EPS);
+  const lo = sel(v < -EPS);
+  return v * (1 - hi - lo) + EPS * hi - EPS * lo;
+}
+
+/** The kernel sets under test (created in `before`), each with how its buffers are made. */
+const sets: { label: string; k: () => Kernels; arena: boolean }[] = [];
+let wasm: Kernels | null = null;
+let openblas: Kernels | null = null;
+
+before(async () => {
+  if (wasmKernelsSupported()) wasm = await createWasmKernels();
+  if (wasm) openblas = loadOpenblasKernels({ fallback: wasm }).kernels;
+});
+sets.push({ label: 'js', k: () => jsKernels, arena: false });
+sets.push({ label: 'wasm, allocate() buffers (in place)', k: () => wasm!, arena: true });
+sets.push({ label: 'wasm, plain Float64Arrays (reference loops)', k: () => wasm!, arena: false });
+sets.push({ label: 'openblas, allocate() buffers', k: () => openblas!, arena: true });
+
+describe('elementwise kernels: bit-identical to the definitions on every backend', () => {
+  for (const set of sets) {
+    it(set.label, (t) => {
+      const k = set.k();
+      if (!k) return t.skip(set.label.startsWith('openblas') ? 'no OpenBLAS on this machine' : 'no WebAssembly SIMD');
+      const rng = new Rng(7);
+      for (const n of [1, 2, 3, 7, 64, 101, 1000]) {
+        for (const leak of [0, 0.01, 0.3]) {
+          const off = rng.int(3);
+          const len = n + off + 3;
+          const [z, a, g, G, D, P, X] = set.arena ? k.allocate([len, len, len, len, len, len, len]) : elementwiseReference.allocate([len, len, len, len, len, len, len]);
+          for (const buf of [z, a, g, G, D, P, X]) buf.set(values(rng, len));
+          const [z0, a0, g0, G0, D0, P0, X0] = [z, a, g, G, D, P, X].map((b) => b.slice());
+
+          k.relu(n, z, off, a, off, leak);
+          const wantA = a0.slice();
+          for (let i = 0; i < n; i++) wantA[off + i] = naiveRelu(z0[off + i], leak);
+          assert.deepEqual(bits(a), bits(wantA), `relu n=${n} leak=${leak}`);
+          assert.deepEqual(bits(z), bits(z0), 'relu leaves z alone');
+
+          k.reluMask(n, g, off, z, off, leak);
+          const wantG = g0.slice();
+          for (let i = 0; i < n; i++) {
+            const s = sel(z0[off + i] > 0);
+            wantG[off + i] = g0[off + i] * (s + leak * (1 - s));
+          }
+          assert.deepEqual(bits(g), bits(wantG), `reluMask n=${n} leak=${leak}`);
+
+          for (const points of [true, false]) {
+            const Dx = D.slice();
+            const Px = P.slice();
+            k.linfStep(n, G, off, D, off, P, off, X, off, ALPHA, EPS, points);
+            const wantD = Dx.slice();
+            const wantP = Px.slice();
+            for (let i = 0; i < n; i++) {
+              wantD[off + i] = naiveLinf(G0[off + i], Dx[off + i]);
+              if (points) wantP[off + i] = X0[off + i] + wantD[off + i];
+            }
+            assert.deepEqual(bits(D), bits(wantD), `linfStep D n=${n} points=${points}`);
+            assert.deepEqual(bits(P), bits(wantP), `linfStep P n=${n} points=${points}`);
+          }
+          assert.deepEqual(bits(G), bits(G0), 'linfStep leaves G alone');
+          assert.deepEqual(bits(X), bits(X0), 'linfStep leaves X alone');
+        }
+      }
+    });
+  }
+
+  it('relu in place (a = z) on an arena buffer', (t) => {
+    if (!wasm) return t.skip('no WebAssembly SIMD');
+    const [z] = wasm.allocate([9]);
+    z.set([-1, 2, -0, 0, NaN, -3, 4, -Infinity, Infinity]);
+    wasm.relu(9, z, 0, z, 0, 0.5);
+    assert.deepEqual(bits(z), bits(Float64Array.from([-0.5, 2, -0, 0, NaN, -1.5, 4, -Infinity, Infinity])));
+  });
+});
+
+describe('allocate', () => {
+  it('gives zeroed buffers of the asked lengths that survive later allocations and every other kernel call', (t) => {
+    if (!wasm) return t.skip('no WebAssembly SIMD');
+    const k = createWasmKernelsSync({ thresholds: { gemm: 0, gemv: 0, gemvT: 0, ger: 0, dot: 0, axpy: 0 } });
+    const bufs = k.allocate([5, 0, 3, 100000]);
+    assert.deepEqual(bufs.map((b) => b.length), [5, 0, 3, 100000]);
+    for (const b of bufs) assert.ok(b.every((v) => v === 0));
+    // 16-byte aligned (v128 loads), disjoint.
+    for (const b of bufs) assert.equal(b.byteOffset % 16, 0);
+    bufs[0].fill(1);
+    bufs[2].fill(2);
+    assert.ok(bufs[3].every((v) => v === 0), 'buffers do not overlap');
+    // A large call grows the kernels' own memory, a second allocate makes another instance: the
+    // buffers stay attached, with their values.
+    const A = new Float64Array(300 * 300).fill(1);
+    const C = new Float64Array(300 * 300);
+    k.gemm(false, false, 300, 300, 300, 1, A, 0, A, 0, 0, C, 0);
+    k.allocate([1 << 20]);
+    assert.equal(bufs[0].length, 5);
+    assert.deepEqual(Array.from(bufs[0]), [1, 1, 1, 1, 1]);
+    assert.deepEqual(Array.from(bufs[2]), [2, 2, 2]);
+  });
+
+  it('buffers of two allocate calls passed together run the reference loops (same bits)', (t) => {
+    if (!wasm) return t.skip('no WebAssembly SIMD');
+    const [z] = wasm.allocate([11]);
+    const [a] = wasm.allocate([11]);
+    z.set([-1, 2, -0, 0, NaN, -3, 4, -Infinity, Infinity, 1e-310, -1e-310]);
+    const want = new Float64Array(11);
+    jsKernels.relu(11, z, 0, want, 0, 0.2);
+    wasm.relu(11, z, 0, a, 0, 0.2);
+    assert.deepEqual(bits(a), bits(want));
+  });
+
+  it('the reference allocate gives plain zeroed Float64Arrays', () => {
+    const bufs = jsKernels.allocate([3, 4]);
+    assert.ok(bufs[0].buffer instanceof ArrayBuffer);
+    assert.deepEqual(bufs.map((b) => Array.from(b)), [[0, 0, 0], [0, 0, 0, 0]]);
+  });
+});
