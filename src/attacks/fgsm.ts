@@ -2,7 +2,7 @@
 import type { Attack, AttackConfig } from './attack.ts';
 import { createFgm } from './fgm.ts';
 import type { AttackDescriptor } from './descriptor.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import { clipField, epsField, normExponent, pField } from './fields.ts';
 
 /**

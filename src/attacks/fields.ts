@@ -2,7 +2,7 @@
  * The settings attacks take (one definition each, shared by the attack descriptors). Flat names
  * (`attackSteps`) are the training config's; nested names (`steps`) are the attack object's.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Field } from '../kinds/descriptor.ts';
 import { parseNormExponent } from '../linalg/norms.ts';
 import { parseNumberText } from '../util/number-text.ts';

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { InputError } from '../errors.ts';
@@ -208,6 +208,8 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   const init = typeof flags.initFrom === 'string' ? loadParamsFile(flags.initFrom, '--init-from') : null;
   const out = typeof flags.out === 'string' ? flags.out : null;
   let csvPath: string | null = null;
+  /** history.csv, open for the whole run (one write per row; no open/close per row). */
+  let csvFd: number | null = null;
   if (out) {
     // A file, a path under a file, an unwritable folder or /proc: one line naming --out, before any work.
     prepareOutFolder(out, '--out');
@@ -238,10 +240,11 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   bar?.start(c.steps, 0, { info: '' });
   let lastUpdate = 0;
   try {
+    if (csvPath) csvFd = openSync(csvPath, 'a');
     const { result, data, model, referenceSolution, evaluation } = await runTrainConfig(c, {
       onRecord: (m) => {
         // History rows go to disk as they are measured: an interrupted run keeps them.
-        if (csvPath) appendFileSync(csvPath, csvRow(m));
+        if (csvFd !== null) writeSync(csvFd, csvRow(m));
         const dir = m.referenceAngleDeg !== undefined ? ` | direction error ${fmt(m.referenceAngleDeg, 3)}°` : '';
         bar?.update(m.step, { info: `log-loss ${fmt(m.logLoss, 4)} | γ̄ ${fmt(m.adversarialNormalizedMargin, 4)}${dir}` });
       },
@@ -276,6 +279,7 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
     if (record) await record.store.fail(record.key, (e as Error)?.message ?? String(e)).catch(() => undefined);
     throw e;
   } finally {
+    if (csvFd !== null) closeSync(csvFd);
     await record?.store.close();
     bar?.stop();
     process.off('SIGINT', onSigint);

@@ -4,7 +4,7 @@
  * over a base training config, each compared with the reference the theory predicts, plus the
  * figures to draw and the expected outcomes (claims) to check.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { TrainConfigSchema } from '../train/config.ts';
 import { InputError } from '../errors.ts';
 import { CLAIM_NAME, RESERVED_CLAIM_NAMES, isPaperClaim } from './claims.ts';

@@ -8,7 +8,7 @@
  *
  * Library code: no Node APIs.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * How a flag's text becomes a config value:

@@ -3,7 +3,7 @@
  * defaults are the training config's: a model spec passed to `createModel` directly has its own
  * (e.g. width = d), documented there.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Field } from '../kinds/descriptor.ts';
 
 const int = (min: number) => z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).min(min, { error: `must be ≥ ${min}` });

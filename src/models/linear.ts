@@ -1,7 +1,7 @@
 import type { Rng } from '../linalg/rng.ts';
 import type { Model, Workspace } from './model.ts';
 import { kernels } from '../linalg/kernels.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ModelDescriptor, failField } from './descriptor.ts';
 import { depthField } from './fields.ts';
 

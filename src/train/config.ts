@@ -10,7 +10,7 @@
  *    where each object takes exactly its kind's settings (a setting of another kind is an error).
  * Unknown keys are errors in both.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InputError } from '../errors.ts';
 import { parseRecordSpec } from './record.ts';
 import { type Field, type KindDescriptor, type DescriptorFamily, nestedSchema } from '../kinds/descriptor.ts';

@@ -2,7 +2,7 @@
  * Schedule and loss descriptors (see src/kinds/descriptor.ts): the step-size schedules of
  * ./schedule.ts and the losses of ../losses/loss.ts, with their settings. Library code.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DescriptorFamily, type Field, type KindDescriptor } from '../kinds/descriptor.ts';
 import { type ScheduleConfig, type ScheduleKind, type LrDecay, DEFAULT_DECAY_STEPS } from './schedule.ts';
 import type { LossKind } from '../losses/loss.ts';
