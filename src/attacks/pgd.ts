@@ -35,6 +35,9 @@ export function createPgd(config: AttackConfig): Attack {
   const s = new MarginScratch();
   let x = new Float64Array(0);
   let dir = new Float64Array(0);
+  /** The linear-in-x path's δ for y = +1 and y = −1 (d entries each). */
+  let linPlus = new Float64Array(0);
+  let linMinus = new Float64Array(0);
   return {
     config,
     perturb(model, theta, data, indices, delta, ws, rng) {
@@ -123,21 +126,27 @@ export function createPgd(config: AttackConfig): Attack {
         // ℓp steepest ascent, projection onto a centred ball). δ is computed once for y = +1 and
         // written as δ or 0 − δ (0 − x keeps +0 where the per-row loop has +0): bit for bit the
         // per-row loop's result, at O(K·d + count·d) instead of O(count·K·d).
-        const plus = dir;
+        // The direction s_p(−β) is the same at every step: formed once. The rows are then copies of
+        // δ₊ or of δ₋ = 0 − δ₊ (`set`, a memcpy per row).
+        if (linPlus.length !== d) {
+          linPlus = new Float64Array(d);
+          linMinus = new Float64Array(d);
+        }
+        const plus = linPlus;
+        const minus = linMinus;
         const q = x;
-        plus.fill(0, 0, d);
+        plus.fill(0);
         const beta = s.beta;
+        for (let j = 0; j < d; j++) g[j] = -beta[j];
+        steepestAscent(g, p, q, d);
         for (let step = 0; step < steps; step++) {
-          for (let j = 0; j < d; j++) g[j] = -beta[j];
-          steepestAscent(g, p, q, d);
           for (let j = 0; j < d; j++) plus[j] += stepSize * q[j];
           projectBall(p, plus, null, eps, d, 0);
         }
+        for (let j = 0; j < d; j++) minus[j] = 0 - plus[j];
         for (let k = 0; k < count; k++) {
           const i = rowIndex(indices, k);
-          const row = i * d;
-          if (data.y[i] > 0) for (let j = 0; j < d; j++) delta[row + j] = plus[j];
-          else for (let j = 0; j < d; j++) delta[row + j] = 0 - plus[j];
+          delta.set(data.y[i] > 0 ? plus : minus, i * d);
         }
         return;
       }

@@ -170,8 +170,11 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram(result);
   try {
     // Hot kernels (src/node/select-kernels.ts): OpenBLAS when present, else WebAssembly SIMD, else
-    // plain TypeScript; ADVBIAS_KERNELS and ADVBIAS_THREADS choose. Results record which.
-    await selectKernelsFromEnv();
+    // plain TypeScript; ADVBIAS_KERNELS and ADVBIAS_THREADS choose. Results record which. Chosen
+    // before a command runs, so that --help and --version do not load them (~30 ms).
+    program.hook('preAction', async () => {
+      await selectKernelsFromEnv();
+    });
     await program.parseAsync(argv, { from: 'user' });
     return result.code;
   } catch (e) {
