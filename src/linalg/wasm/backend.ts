@@ -206,6 +206,24 @@ function arenaOf(a: Float64Array, b: Float64Array, c?: Float64Array, d?: Float64
   return arenas.get(buffer as ArrayBuffer);
 }
 
+/** Blocks shorter than this are copied in and out of the heap by a loop, longer ones by `set`. */
+const COPY_BY_SET = 256;
+/** Key of a cached view: offset·VIEW_KEY + length (exact below 2^53 for offsets below 2^26). */
+const VIEW_KEY = 2 ** 27;
+
+/** Views of callers' arrays for `set` copies: array → (offset·VIEW_KEY + length) → subarray. */
+const callerViews = new WeakMap<Float64Array, Map<number, Float64Array>>();
+
+/** src[off .. off+len) as a view, cached (no allocation after the first call with that block). */
+function cachedView(src: Float64Array, off: number, len: number): Float64Array {
+  let m = callerViews.get(src);
+  if (m === undefined) callerViews.set(src, (m = new Map()));
+  const key = off * VIEW_KEY + len;
+  let v = m.get(key);
+  if (v === undefined) m.set(key, (v = src.subarray(off, off + len)));
+  return v;
+}
+
 /** Rounds a count of float64 up to an even number (16-byte alignment for v128 loads of the packing). */
 function even(n: number): number {
   return n + (n & 1);
@@ -233,14 +251,35 @@ function wrap(ex: Exports, options: WasmKernelsOptions): WasmKernels {
     return true;
   }
 
+  // Copies without allocation in steady state: short blocks by a loop, longer ones by `set` (a memcpy)
+  // from views cached per array, offset and length (the calls of a training step repeat the same few
+  // shapes, so the caches stay small; a heap view cache is dropped when the memory grows).
+  const heapViews = new Map<number, Float64Array>();
+  let heapViewsOf: ArrayBufferLike = memory.buffer;
+
   /** Copies src[off .. off+len) into the heap at float64 index p. */
   function put(src: Float64Array, off: number, len: number, p: number): void {
-    heap.set(len === src.length && off === 0 ? src : src.subarray(off, off + len), p);
+    if (len < COPY_BY_SET) {
+      for (let i = 0; i < len; i++) heap[p + i] = src[off + i];
+      return;
+    }
+    heap.set(len === src.length && off === 0 ? src : cachedView(src, off, len), p);
   }
 
   /** Copies the heap's [p .. p+len) into dst at off. */
   function get(dst: Float64Array, off: number, len: number, p: number): void {
-    dst.set(heap.subarray(p, p + len), off);
+    if (len < COPY_BY_SET) {
+      for (let i = 0; i < len; i++) dst[off + i] = heap[p + i];
+      return;
+    }
+    if (heapViewsOf !== heap.buffer) {
+      heapViews.clear();
+      heapViewsOf = heap.buffer;
+    }
+    const key = p * VIEW_KEY + len;
+    let v = heapViews.get(key);
+    if (v === undefined) heapViews.set(key, (v = heap.subarray(p, p + len)));
+    dst.set(v, off);
   }
 
   const ref = elementwiseReference;
