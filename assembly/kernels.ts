@@ -445,34 +445,18 @@ export function gemm(transA: i32, transB: i32, m: i32, n: i32, k: i32, alpha: f6
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Elementwise kernels of the batched passes (src/linalg/kernels.ts: relu, reluMask, linfStep). Each
-// performs exactly the IEEE operations of the JS reference loop in the same order, with the 0/1
-// selections as float64 lanes (a comparison mask ANDed with the bits of 1.0), so the results are
-// bit-identical to it on every input, NaN and signed zeros included. The arrays live in this module's
-// memory (an arena: src/linalg/wasm/backend.ts), so nothing is copied.
+// Elementwise kernels of the batched passes (src/linalg/kernels.ts: `relu` and `reluMask` both run
+// `slope`; `linfStep`). Each performs exactly the IEEE operations of the JS reference loop in the same
+// order, with the 0/1 selections as float64 lanes (a comparison mask ANDed with the bits of 1.0), so
+// the results are bit-identical to it on every finite input and signed zero (a NaN stays a NaN; its
+// sign bit is the CPU's). The arrays live in this module's memory (an arena:
+// src/linalg/wasm/backend.ts), so nothing is copied.
 
-/** a_i ← z_i·(s + leak·(1 − s)) with s = [z_i > 0], over n entries (z and a may be the same). */
-export function relu(n: i32, z: usize, a: usize, leak: f64): void {
-  const one = f64x2.splat(1);
-  const zero = f64x2.splat(0);
-  const lk = f64x2.splat(leak);
-  let j: i32 = 0;
-  for (; j + 2 <= n; j += 2) {
-    const off = <usize>j << 3;
-    const v = v128.load(z + off);
-    const s = v128.and(f64x2.gt(v, zero), one);
-    v128.store(a + off, f64x2.mul(v, f64x2.add(s, f64x2.mul(lk, f64x2.sub(one, s)))));
-  }
-  if (j < n) {
-    const off = <usize>j << 3;
-    const v = load<f64>(z + off);
-    const s: f64 = v > 0 ? 1 : 0;
-    store<f64>(a + off, v * (s + leak * (1 - s)));
-  }
-}
-
-/** g_i ← g_i·(s + leak·(1 − s)) with s = [z_i > 0], over n entries. */
-export function reluMask(n: i32, g: usize, z: usize, leak: f64): void {
+/**
+ * out_i ← x_i·(s + leak·(1 − s)) with s = [z_i > 0], over n entries (arrays may coincide): the leaky
+ * ReLU with x = z (a = σ(z)), its derivative applied to the back-propagated g with x = out = g.
+ */
+export function slope(n: i32, z: usize, x: usize, out: usize, leak: f64): void {
   const one = f64x2.splat(1);
   const zero = f64x2.splat(0);
   const lk = f64x2.splat(leak);
@@ -480,12 +464,12 @@ export function reluMask(n: i32, g: usize, z: usize, leak: f64): void {
   for (; j + 2 <= n; j += 2) {
     const off = <usize>j << 3;
     const s = v128.and(f64x2.gt(v128.load(z + off), zero), one);
-    v128.store(g + off, f64x2.mul(v128.load(g + off), f64x2.add(s, f64x2.mul(lk, f64x2.sub(one, s)))));
+    v128.store(out + off, f64x2.mul(v128.load(x + off), f64x2.add(s, f64x2.mul(lk, f64x2.sub(one, s)))));
   }
   if (j < n) {
     const off = <usize>j << 3;
     const s: f64 = load<f64>(z + off) > 0 ? 1 : 0;
-    store<f64>(g + off, load<f64>(g + off) * (s + leak * (1 - s)));
+    store<f64>(out + off, load<f64>(x + off) * (s + leak * (1 - s)));
   }
 }
 

@@ -95,8 +95,7 @@ interface Exports {
   gemvT(m: number, n: number, A: number, x: number, y: number, beta: number): void;
   ger(m: number, n: number, alpha: number, x: number, y: number, A: number): void;
   gemm(transA: number, transB: number, m: number, n: number, k: number, alpha: number, A: number, B: number, beta: number, C: number, work: number): void;
-  relu(n: number, z: number, a: number, leak: number): void;
-  reluMask(n: number, g: number, z: number, leak: number): void;
+  slope(n: number, z: number, x: number, out: number, leak: number): void;
   linfStep(n: number, G: number, D: number, P: number, X: number, alpha: number, eps: number, points: number): void;
 }
 
@@ -295,13 +294,14 @@ function wrap(ex: Exports, options: WasmKernelsOptions): WasmKernels {
     relu(n, z, zo, a, ao, leak) {
       const ax = arenaOf(z, a);
       if (ax === undefined) return ref.relu(n, z, zo, a, ao, leak);
-      ax.relu(n, z.byteOffset + zo * 8, a.byteOffset + ao * 8, leak);
+      ax.slope(n, z.byteOffset + zo * 8, z.byteOffset + zo * 8, a.byteOffset + ao * 8, leak);
     },
 
     reluMask(n, g, go, z, zo, leak) {
       const ax = arenaOf(g, z);
       if (ax === undefined) return ref.reluMask(n, g, go, z, zo, leak);
-      ax.reluMask(n, g.byteOffset + go * 8, z.byteOffset + zo * 8, leak);
+      const pg = g.byteOffset + go * 8;
+      ax.slope(n, z.byteOffset + zo * 8, pg, pg, leak);
     },
 
     linfStep(n, G, go, D, dOff, P, po, X, xo, alpha, eps, points) {
