@@ -38,8 +38,8 @@ export interface Kernels {
   /**
    * The leaky ReLU of the batched passes: a_i ← z_i·(s + leak·(1 − s)) with s = [z_i > 0] (0 or 1),
    * over n entries (a may be z). Elementwise kernels perform exactly these operations on every
-   * backend (bit-identical results); a backend runs them fast on buffers of one `allocate` call and
-   * as the reference loop on any others.
+   * backend (bit-identical results; a NaN result is a NaN, its sign bit the CPU's); a backend runs
+   * them fast on buffers of one `allocate` call and as the reference loop on any others.
    */
   relu(n: number, z: Float64Array, zo: number, a: Float64Array, ao: number, leak: number): void;
   /** Its derivative applied to the back-propagated g: g_i ← g_i·(s + leak·(1 − s)), s = [z_i > 0]. */
