@@ -23,6 +23,8 @@
 #   ROUNDS   rounds (default 3)
 #   STEPS    training steps (default 3000)
 #   PYTHON   interpreter with python3-torch and python3-numpy (default /usr/bin/python3, Debian's)
+#   PEERS    the peers to run, comma-separated (default torch,numpy); e.g. PEERS=numpy STEPS=30000
+#            for the longer runs of docs/BENCHMARKS.md (PyTorch takes ~110 s per 30000-step run)
 # Every process runs with OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1. bin/advbias.mjs runs the compiled
 # dist/ when it is up to date with src/, else the sources through tsx (~2 s more start-up): the table
 # says which one was timed.
@@ -85,10 +87,14 @@ run() {
 }
 
 : >"$out/times.tsv"
-names=(advbias torch numpy)
+IFS=, read -r -a peer_names <<<"${PEERS:-torch,numpy}"
+for p in "${peer_names[@]}"; do
+  [[ $p == torch || $p == numpy ]] || { echo "PEERS: unknown peer '$p' (torch, numpy)" >&2; exit 2; }
+done
+names=(advbias "${peer_names[@]}")
 for ((r = 1; r <= rounds; r++)); do
-  for ((k = 0; k < 3; k++)); do
-    run "${names[$(((r - 1 + k) % 3))]}" "$r"
+  for ((k = 0; k < ${#names[@]}; k++)); do
+    run "${names[$(((r - 1 + k) % ${#names[@]}))]}" "$r"
   done
 done
 
@@ -102,7 +108,7 @@ times = {}
 for line in open(f"{out}/times.tsv"):
     name, _, s = line.split("\t")
     times.setdefault(name, []).append(float(s))
-peers = {b: [json.loads(open(f"{out}/{b}-{r}.json").read().strip().splitlines()[-1]) for r in range(1, int(rounds) + 1)] for b in ("torch", "numpy")}
+peers = {b: [json.loads(open(f"{out}/{b}-{r}.json").read().strip().splitlines()[-1]) for r in range(1, int(rounds) + 1)] for b in ("torch", "numpy") if b in times}
 adv = json.load(open(f"{out}/advbias-1/result.json"))
 ref = json.load(open(f"{out}/reference/result.json"))
 same = max(abs(a - b) for a, b in zip(adv["params"]["thetaUnit"], ref["params"]["thetaUnit"]))
@@ -117,6 +123,8 @@ print("| process | wall s, median [min–max] | ÷ advbias (medians) | s in step
 print("|---|---|---|---|---|")
 print(f"| advbias | {spread(times['advbias'])} | 1 | — | {same:.1e} (round 1 vs reference run) |")
 for b, label in (("torch", "PyTorch"), ("numpy", "numpy (by hand)")):
+    if b not in peers:
+        continue
     rows = peers[b]
     inner = statistics.median(p["seconds_in_steps"] for p in rows)
     diff = max(p["max_abs_diff_vs_advbias"] for p in rows)
@@ -124,9 +132,9 @@ for b, label in (("torch", "PyTorch"), ("numpy", "numpy (by hand)")):
     print(f"| {label} | {spread(times[b])} | {ratio:.2f}× | {inner:.2f} | {diff:.1e} |")
 print()
 print(f"- advbias entry: {entry}; kernels: {adv['run']['kernels']}")
-for b in ("torch", "numpy"):
+for b in peers:
     print(f"- {b} peer BLAS mapped: {peers[b][0]['blas']}")
-print(f"- final log‖θ‖: advbias {ref['params']['logNorm']:.15g}, torch {peers['torch'][0]['final_log_rho']:.15g}, numpy {peers['numpy'][0]['final_log_rho']:.15g}")
+print(f"- final log‖θ‖: advbias {ref['params']['logNorm']:.15g}" + "".join(f", {b} {peers[b][0]['final_log_rho']:.15g}" for b in peers))
 print(f"- /proc/loadavg at start: {load_start}")
 print(f"- /proc/loadavg at end:   {load_end}")
 EOF
