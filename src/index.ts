@@ -151,7 +151,7 @@ export { MarginEvaluator, MARGIN_BATCH_ROWS, type MarginEvaluatorOptions } from 
 
 // ---- Numerics ----
 export { lpNorm, dualExponent, parseNormExponent, formatNormExponent } from './linalg/norms.ts';
-export { kernels, setKernels, jsKernels, type Kernels } from './linalg/kernels.ts';
+export { kernels, setKernels, jsKernels, elementwiseOf, elementwiseReference, type Kernels, type ElementwiseKernels } from './linalg/kernels.ts';
 export { useWasmKernels, createWasmKernels, createWasmKernelsSync, wasmKernelsSupported, DEFAULT_THRESHOLDS as WASM_DEFAULT_THRESHOLDS, type WasmKernels, type WasmKernelsOptions, type WasmKernelThresholds } from './linalg/wasm/backend.ts';
 
 // ---- Serialization and errors ----

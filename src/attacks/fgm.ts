@@ -8,7 +8,7 @@ import { hasBatch } from '../models/model.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { InputError } from '../errors.ts';
 import { steepestAscent } from '../linalg/norms.ts';
-import { kernels } from '../linalg/kernels.ts';
+import { elementwiseOf, kernels } from '../linalg/kernels.ts';
 import type { AttackDescriptor } from './descriptor.ts';
 import { clipField, epsField, pField } from './fields.ts';
 
@@ -103,7 +103,7 @@ export class MarginScratch {
     }
     if (this.bGrad.length < R * d) {
       // One `allocate` call: the kernels' elementwise ℓ∞ step runs on them in place (WebAssembly memory).
-      [this.bGrad, this.bPoints, this.bDelta, this.bRows] = kernels().allocate([R * d, R * d, R * d, R * d]);
+      [this.bGrad, this.bPoints, this.bDelta, this.bRows] = elementwiseOf(kernels()).allocate([R * d, R * d, R * d, R * d]);
     }
     return R;
   }

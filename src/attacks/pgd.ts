@@ -2,7 +2,7 @@
 import type { Attack, AttackConfig } from './attack.ts';
 import { steepestAscent } from '../linalg/norms.ts';
 import { projectBall, sampleBall } from '../linalg/projections.ts';
-import { kernels } from '../linalg/kernels.ts';
+import { elementwiseOf, kernels } from '../linalg/kernels.ts';
 import type { AttackDescriptor } from './descriptor.ts';
 import { clipField, epsField, pField, randomStartField, stepSizeField, stepsField } from './fields.ts';
 import { MarginScratch, checkModelData, clipOffset, marginInputGradient, marginInputGradientBatch, rowCount, rowIndex, zeroRows } from './fgm.ts';
@@ -100,7 +100,7 @@ export function createPgd(config: AttackConfig): Attack {
               // selections (no data-dependent branch: half the signs are random), exactly
               // Math.sign(−g) + 0 and projectLinf's result for finite values (δ is never −0 here: it
               // starts at +0 and sums of ±α round to +0).
-              kernels().linfStep(c * d, G, 0, D, 0, P, 0, XR, 0, stepSize, eps, step < steps - 1);
+              elementwiseOf(kernels()).linfStep(c * d, G, 0, D, 0, P, 0, XR, 0, stepSize, eps, step < steps - 1);
               continue;
             }
             for (let b = 0; b < c; b++) {

@@ -29,31 +29,35 @@ export interface Kernels {
    */
   sphereUpdate?(n: number, from: Float64Array, c: number, g: Float64Array, next: Float64Array): number;
   /**
-   * Zeroed float64 buffers of the given lengths for the elementwise kernels below, e.g. in
+   * Optional, with the three below (`elementwiseOf` gives the reference loops to a set without them):
+   * zeroed float64 buffers of the given lengths for the elementwise kernels below, e.g. in
    * WebAssembly memory, where a backend runs those kernels in place without copying; the buffers of
    * one call may be passed together to one kernel call. They are ordinary `Float64Array`s everywhere
    * else (any kernel set accepts them) and are never moved or detached.
    */
-  allocate(lengths: readonly number[]): Float64Array[];
+  allocate?(lengths: readonly number[]): Float64Array[];
   /**
    * The leaky ReLU of the batched passes: a_i ← z_i·(s + leak·(1 − s)) with s = [z_i > 0] (0 or 1),
    * over n entries (a may be z). Elementwise kernels perform exactly these operations on every
    * backend (bit-identical results; a NaN result is a NaN, its sign bit the CPU's); a backend runs
    * them fast on buffers of one `allocate` call and as the reference loop on any others.
    */
-  relu(n: number, z: Float64Array, zo: number, a: Float64Array, ao: number, leak: number): void;
+  relu?(n: number, z: Float64Array, zo: number, a: Float64Array, ao: number, leak: number): void;
   /** Its derivative applied to the back-propagated g: g_i ← g_i·(s + leak·(1 − s)), s = [z_i > 0]. */
-  reluMask(n: number, g: Float64Array, go: number, z: Float64Array, zo: number, leak: number): void;
+  reluMask?(n: number, g: Float64Array, go: number, z: Float64Array, zo: number, leak: number): void;
   /**
    * One ℓ∞ PGD step (src/attacks/pgd.ts) over n entries: v = D + α·([G < 0] − [G > 0]),
    * hi = [v > ε], lo = [v < −ε], D ← v·(1 − hi − lo) + ε·hi − ε·lo (the step, then the clip to
    * [−ε, ε]), and P ← X + D when `points`.
    */
-  linfStep(n: number, G: Float64Array, go: number, D: Float64Array, dOff: number, P: Float64Array, po: number, X: Float64Array, xo: number, alpha: number, eps: number, points: boolean): void;
+  linfStep?(n: number, G: Float64Array, go: number, D: Float64Array, dOff: number, P: Float64Array, po: number, X: Float64Array, xo: number, alpha: number, eps: number, points: boolean): void;
 }
 
+/** The elementwise kernels of a kernel set (see `elementwiseOf`). */
+export type ElementwiseKernels = Required<Pick<Kernels, 'allocate' | 'relu' | 'reluMask' | 'linfStep'>>;
+
 /** The reference loops of the elementwise kernels (see `Kernels`), shared by every backend's fallback. */
-export const elementwiseReference: Pick<Kernels, 'allocate' | 'relu' | 'reluMask' | 'linfStep'> = Object.freeze({
+export const elementwiseReference: ElementwiseKernels = Object.freeze({
   allocate(lengths: readonly number[]): Float64Array[] {
     return lengths.map((n) => new Float64Array(n));
   },
@@ -88,7 +92,7 @@ export const elementwiseReference: Pick<Kernels, 'allocate' | 'relu' | 'reluMask
 });
 
 /** Plain TypeScript reference kernels. */
-export const jsKernels: Kernels = {
+export const jsKernels: Kernels & ElementwiseKernels = {
   name: 'js',
   ...elementwiseReference,
   dot(n, x, xo, y, yo) {
@@ -142,6 +146,14 @@ export const jsKernels: Kernels = {
     }
   },
 };
+
+/**
+ * The elementwise kernels of `k`: k itself when it has all four, else the reference loops (kernel
+ * sets written before they existed keep working, with the same results).
+ */
+export function elementwiseOf(k: Kernels): ElementwiseKernels {
+  return k.allocate && k.relu && k.reluMask && k.linfStep ? (k as ElementwiseKernels) : elementwiseReference;
+}
 
 let active: Kernels = jsKernels;
 

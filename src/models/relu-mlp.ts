@@ -1,7 +1,7 @@
 import type { Rng } from '../linalg/rng.ts';
 import type { BatchWorkspace, KinkSet, Model, Workspace } from './model.ts';
 import { gatherRows } from './model.ts';
-import { kernels } from '../linalg/kernels.ts';
+import { elementwiseOf, kernels } from '../linalg/kernels.ts';
 import { hiddenWidths, denseChainLayout } from './deep-linear.ts';
 import { NONLINEAR_TRAITS, type ModelDescriptor, checkedDepth, checkedWidth, checkedLeak } from './descriptor.ts';
 import { depthField, widthField, leakField } from './fields.ts';
@@ -181,7 +181,7 @@ export function createReluMlp(options: ReluMlpOptions): Model {
     createBatchWorkspace(maxRows: number): BatchWorkspace {
       // One `allocate` call: the elementwise kernels run in place on these buffers (e.g. in WebAssembly memory).
       const n = maxRows * Math.max(hidden, 1);
-      const [z, a, g, x] = kernels().allocate([n, n, n, maxRows * d]);
+      const [z, a, g, x] = elementwiseOf(kernels()).allocate([n, n, n, maxRows * d]);
       return { maxRows, buffers: { z, a, g, x } };
     },
     forwardBatch(theta, X, rows, start, count, out, bws) {
@@ -203,7 +203,7 @@ export function createReluMlp(options: ReluMlpOptions): Model {
         if (k === 1) K.gemm(false, true, count, dims[1], d, 1, src, srcOff, theta, wOff[0], 0, z, zo);
         else K.gemm(false, true, count, dims[k], dims[k - 1], 1, a, R * hOff[k - 1], theta, wOff[k - 1], 0, z, zo);
         // A_k = σ(Z_k): exactly v or v·leak per entry, on every backend (kernels' `relu`).
-        K.relu(count * dims[k], z, zo, a, zo, leak);
+        elementwiseOf(K).relu(count * dims[k], z, zo, a, zo, leak);
       }
       K.gemm(false, true, count, outputs, dims[L - 1], 1, a, R * hOff[L - 1], theta, wOff[L - 1], 0, out, 0);
     },
@@ -228,7 +228,7 @@ export function createReluMlp(options: ReluMlpOptions): Model {
         if (k === L - 1) K.gemm(false, false, count, dims[k], outputs, 1, dOut, 0, theta, wOff[L - 1], 0, g, go);
         else K.gemm(false, false, count, dims[k], dims[k + 1], 1, g, R * hOff[k + 1], theta, wOff[k], 0, g, go);
         // ReLU'(0) = 0: the slope on z ≤ 0 is `leak` (kernels' `reluMask`).
-        K.reluMask(count * dims[k], g, go, z, go, leak);
+        elementwiseOf(K).reluMask(count * dims[k], g, go, z, go, leak);
         if (gradTheta) {
           if (k === 1) K.gemm(true, false, dims[1], d, count, 1, g, go, src, srcOff, acc, gradTheta, wOff[0]);
           else K.gemm(true, false, dims[k], dims[k - 1], count, 1, g, go, a, R * hOff[k - 1], acc, gradTheta, wOff[k - 1]);

@@ -20,7 +20,7 @@
  * in a WeakMap), so a training step allocates nothing after its first step.
  */
 import { createRequire } from 'node:module';
-import type { Kernels } from '../linalg/kernels.ts';
+import { elementwiseOf, type ElementwiseKernels, type Kernels } from '../linalg/kernels.ts';
 
 /** Options of {@link loadOpenblasKernels}. */
 export interface OpenblasOptions {
@@ -55,6 +55,11 @@ export const OPENBLAS_LIBRARIES: readonly string[] = ['libopenblas.so.0', 'libop
 
 /** The OpenBLAS kernels, with what was loaded. */
 export interface OpenblasKernels extends Kernels {
+  // The elementwise kernels, always present here.
+  readonly allocate: ElementwiseKernels['allocate'];
+  readonly relu: ElementwiseKernels['relu'];
+  readonly reluMask: ElementwiseKernels['reluMask'];
+  readonly linfStep: ElementwiseKernels['linfStep'];
   /** The library file that was loaded. */
   readonly library: string;
   /** OpenBLAS threads in use. */
@@ -114,6 +119,7 @@ export function loadOpenblasKernels(options: OpenblasOptions): { kernels: Openbl
   setThreads(threads);
   const config = String(getConfig());
   const fb = options.fallback;
+  const ew = elementwiseOf(fb);
   const th = { ...OPENBLAS_THRESHOLDS, ...options.thresholds };
   const views = new WeakMap<Float64Array, Map<number, Float64Array>>();
   const at = (a: Float64Array, offset: number): Float64Array => {
@@ -132,10 +138,10 @@ export function loadOpenblasKernels(options: OpenblasOptions): { kernels: Openbl
     threads,
     config,
     // The elementwise kernels run where the fallback runs them (WebAssembly arenas: in place).
-    allocate: (lengths) => fb.allocate(lengths),
-    relu: (n, z, zo, a, ao, leak) => fb.relu(n, z, zo, a, ao, leak),
-    reluMask: (n, g, go, z, zo, leak) => fb.reluMask(n, g, go, z, zo, leak),
-    linfStep: (n, G, go, D, dOff, P, po, X, xo, alpha, eps, points) => fb.linfStep(n, G, go, D, dOff, P, po, X, xo, alpha, eps, points),
+    allocate: (lengths) => ew.allocate(lengths),
+    relu: (n, z, zo, a, ao, leak) => ew.relu(n, z, zo, a, ao, leak),
+    reluMask: (n, g, go, z, zo, leak) => ew.reluMask(n, g, go, z, zo, leak),
+    linfStep: (n, G, go, D, dOff, P, po, X, xo, alpha, eps, points) => ew.linfStep(n, G, go, D, dOff, P, po, X, xo, alpha, eps, points),
     dot: (n, x, xo, y, yo) => fb.dot(n, x, xo, y, yo),
     axpy: (n, a, x, xo, y, yo) => fb.axpy(n, a, x, xo, y, yo),
     gemv(m, n, A, ao, x, xo, y, yo, beta) {

@@ -6,12 +6,17 @@
  * stay untouched, leak 0 and leak in (0, 1). The WebAssembly backend runs them in place on the buffers
  * of its `allocate` (one instance's memory per call) and as the reference loops on any other arrays;
  * both paths are checked (every NaN counts as one value: see `bits`), and so is the OpenBLAS set when the machine has the library (it hands them
- * to its fallback).
+ * to its fallback). A kernel set without them (written before they existed) gets the reference loops
+ * from `elementwiseOf` and trains to the same bits.
  */
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { jsKernels, elementwiseReference, type Kernels } from '../../src/linalg/kernels.ts';
-import { createWasmKernels, createWasmKernelsSync, wasmKernelsSupported } from '../../src/linalg/wasm/backend.ts';
+import { jsKernels, elementwiseReference, elementwiseOf, setKernels, type ElementwiseKernels, type Kernels } from '../../src/linalg/kernels.ts';
+import { createReluMlp } from '../../src/models/relu-mlp.ts';
+import { createStepper } from '../../src/train/step.ts';
+import { validateAttackConfig } from '../../src/attacks/index.ts';
+import { sectors } from '../../src/data/sectors.ts';
+import { createWasmKernels, createWasmKernelsSync, wasmKernelsSupported, type WasmKernels } from '../../src/linalg/wasm/backend.ts';
 import { loadOpenblasKernels } from '../../src/node/openblas.ts';
 import { Rng } from '../../src/linalg/rng.ts';
 
@@ -50,9 +55,9 @@ function naiveLinf(g: number, d: number): number {
 }
 
 /** The kernel sets under test (created in `before`), each with how its buffers are made. */
-const sets: { label: string; k: () => Kernels; arena: boolean }[] = [];
-let wasm: Kernels | null = null;
-let openblas: Kernels | null = null;
+const sets: { label: string; k: () => ElementwiseKernels; arena: boolean }[] = [];
+let wasm: WasmKernels | null = null;
+let openblas: ElementwiseKernels | null = null;
 
 before(async () => {
   if (wasmKernelsSupported()) wasm = await createWasmKernels();
@@ -158,5 +163,31 @@ describe('allocate', () => {
     const bufs = jsKernels.allocate([3, 4]);
     assert.ok(bufs[0].buffer instanceof ArrayBuffer);
     assert.deepEqual(bufs.map((b) => Array.from(b)), [[0, 0, 0], [0, 0, 0, 0]]);
+  });
+});
+
+describe('a kernel set without the elementwise kernels (written before they existed)', () => {
+  it('elementwiseOf gives it the reference loops, and relu-mlp training with PGD matches jsKernels bit for bit', () => {
+    const legacy: Kernels = { name: 'legacy', dot: jsKernels.dot, axpy: jsKernels.axpy, gemv: jsKernels.gemv, gemvT: jsKernels.gemvT, ger: jsKernels.ger, gemm: jsKernels.gemm };
+    assert.equal(elementwiseOf(legacy), elementwiseReference);
+    assert.equal(elementwiseOf(jsKernels), jsKernels);
+    const data = sectors({ n: 40, k: 4, seed: 0, gap: 0.25 });
+    const run = (k: Kernels): { theta: Float64Array; logRho: number } => {
+      const prev = setKernels(k);
+      try {
+        const model = createReluMlp({ inputDim: data.d, depth: 3, width: 16, leak: 0.1 });
+        const attack = validateAttackConfig({ kind: 'pgd', p: 'inf', eps: 0.1, steps: 3, stepSize: 0.05 } as never);
+        const st = createStepper({ model, data, attack, loss: 'exp', schedule: { kind: 'loss-scaled', lr: 0.1, decay: 'sqrt', form: 'sphere' } });
+        let s = st.init(3);
+        for (let t = 0; t < 5; t++) s = st.step(s, null);
+        return { theta: s.thetaHat, logRho: s.logRho };
+      } finally {
+        setKernels(prev);
+      }
+    };
+    const a = run(legacy);
+    const b = run(jsKernels);
+    assert.deepEqual(bits(a.theta), bits(b.theta));
+    assert.equal(a.logRho, b.logRho);
   });
 });
