@@ -82,7 +82,7 @@ export function createPgd(config: AttackConfig): Attack {
           for (let b = 0; b < c; b++) {
             const row = rowIndex(indices, k0 + b) * d;
             const o = b * d;
-            if (fusedLinf) XR.set(X.subarray(row, row + d), o);
+            if (fusedLinf) for (let j = 0; j < d; j++) XR[o + j] = X[row + j];
             for (let j = 0; j < d; j++) P[o + j] = X[row + j] + D[o + j];
           }
           for (let step = 0; step < steps; step++) {
