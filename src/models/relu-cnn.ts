@@ -135,45 +135,54 @@ interface DensePlan {
 }
 
 /**
- * col[(c·k + u)·k + v, i·W_o + j] ← src[c·H·W + (i·s + u)·W + j·s + v]: the im2col matrix
- * ((C_in·k·k) × (H_o·W_o), row-major), so that the convolution is one matrix product Z = F·col with
- * the filters F as a C_out × (C_in·k·k) matrix (the row-major layout of conv block [C_out, C_in, k, k]).
+ * col[(c·k + u)·k + v, b·H_o·W_o + i·W_o + j] ← src[so + b·exStride + c·chStride + (i·s + u)·W + j·s + v]
+ * for the `count` examples b: the im2col matrix ((C_in·k·k) × (count·H_o·W_o), row-major, at colOff), so
+ * that the convolution of every example is one matrix product Z = F·col with the filters F as a
+ * C_out × (C_in·k·k) matrix (the row-major layout of conv block [C_out, C_in, k, k]); Z comes out
+ * channel-major over the examples ([C_out, count, H_o, W_o]). One example: exStride 0, chStride H·W.
  */
-function im2col(P: ConvPlan, src: Float64Array, so: number, col: Float64Array): void {
-  const { ci, hi, wi, k, s, ho, wo, nPos } = P;
-  let r = P.colOff;
+function im2col(P: ConvPlan, src: Float64Array, so: number, exStride: number, chStride: number, count: number, col: Float64Array, colOff: number): void {
+  const { ci, wi, k, s, ho, wo, nPos } = P;
+  let r = colOff;
   for (let c = 0; c < ci; c++) {
     for (let u = 0; u < k; u++) {
       for (let v = 0; v < k; v++) {
         let q = r;
-        for (let i = 0; i < ho; i++) {
-          const row = so + c * hi * wi + (i * s + u) * wi + v;
-          if (s === 1) for (let j = 0; j < wo; j++) col[q + j] = src[row + j];
-          else for (let j = 0; j < wo; j++) col[q + j] = src[row + j * s];
-          q += wo;
+        for (let b = 0; b < count; b++) {
+          for (let i = 0; i < ho; i++) {
+            const row = so + b * exStride + c * chStride + (i * s + u) * wi + v;
+            if (s === 1) for (let j = 0; j < wo; j++) col[q + j] = src[row + j];
+            else for (let j = 0; j < wo; j++) col[q + j] = src[row + j * s];
+            q += wo;
+          }
         }
-        r += nPos;
+        r += count * nPos;
       }
     }
   }
 }
 
-/** The adjoint of {@link im2col}: dst (C_in·H·W at dOff) ← 0, then dst[…] += dcol[…] over every window. */
-function col2im(P: ConvPlan, dcol: Float64Array, dst: Float64Array, dOff: number): void {
+/**
+ * The adjoint of {@link im2col} (same strides): dst ← 0 over the count·C_in·H·W entries from dOff,
+ * then dst[…] += dcol[…] over every window (each example's entries in the per-example order).
+ */
+function col2im(P: ConvPlan, dcol: Float64Array, dst: Float64Array, dOff: number, exStride: number, chStride: number, count: number): void {
   const { ci, hi, wi, k, s, ho, wo, nPos } = P;
-  dst.fill(0, dOff, dOff + ci * hi * wi);
+  dst.fill(0, dOff, dOff + count * ci * hi * wi);
   let r = 0;
   for (let c = 0; c < ci; c++) {
     for (let u = 0; u < k; u++) {
       for (let v = 0; v < k; v++) {
         let q = r;
-        for (let i = 0; i < ho; i++) {
-          const row = dOff + c * hi * wi + (i * s + u) * wi + v;
-          if (s === 1) for (let j = 0; j < wo; j++) dst[row + j] += dcol[q + j];
-          else for (let j = 0; j < wo; j++) dst[row + j * s] += dcol[q + j];
-          q += wo;
+        for (let b = 0; b < count; b++) {
+          for (let i = 0; i < ho; i++) {
+            const row = dOff + b * exStride + c * chStride + (i * s + u) * wi + v;
+            if (s === 1) for (let j = 0; j < wo; j++) dst[row + j] += dcol[q + j];
+            else for (let j = 0; j < wo; j++) dst[row + j * s] += dcol[q + j];
+            q += wo;
+          }
         }
-        r += nPos;
+        r += count * nPos;
       }
     }
   }
@@ -336,8 +345,8 @@ export function createReluCnn(options: ReluCnnOptions): ReluCnn {
       const { col, z, a, p, arg } = ws;
       for (let l = 0; l < convs.length; l++) {
         const P = convs[l];
-        if (l === 0) im2col(P, x, xOffset, col);
-        else im2col(P, hInP[l - 1] ? p : a, hOff[l - 1], col);
+        if (l === 0) im2col(P, x, xOffset, 0, P.hi * P.wi, 1, col, P.colOff);
+        else im2col(P, hInP[l - 1] ? p : a, hOff[l - 1], 0, P.hi * P.wi, 1, col, P.colOff);
         // Z = F·col: [C_out × C_in·k·k] · [C_in·k·k × H_o·W_o], channel-major output directly.
         if (K === jsKernels) combineRows(P.co, P.nPos, P.fanIn, theta, P.wOff, P.fanIn, 1, col, P.colOff, z, P.zOff);
         else K.gemm(false, false, P.co, P.nPos, P.fanIn, 1, theta, P.wOff, col, P.colOff, 0, z, P.zOff);
@@ -346,7 +355,7 @@ export function createReluCnn(options: ReluCnnOptions): ReluCnn {
           const v = z[i];
           a[i] = v > 0 ? v : leak * v;
         }
-        if (P.pool !== POOL_NONE) pool(P, a, p, arg);
+        if (P.pool !== POOL_NONE) pool(P, P.co, P.zOff, P.pOff, P.argOff, a, p, arg);
       }
       for (let j = 0; j < denses.length; j++) {
         const D = denses[j];
@@ -383,12 +392,12 @@ export function createReluCnn(options: ReluCnnOptions): ReluCnn {
       }
       for (let l = nc - 1; l >= 0; l--) {
         const P = convs[l];
-        unpool(P, gh, arg, gz);
+        unpool(P, P.co, P.zOff, P.ghOff, P.argOff, gh, arg, gz);
         const zEnd = P.zOff + P.co * P.nPos;
         for (let i = P.zOff; i < zEnd; i++) if (!(z[i] > 0)) gz[i] *= leak;
         // ∂f/∂F = g_z·colᵀ.
         if (gradTheta) {
-          if (K === jsKernels) accumulateFilterGrad(P, gz, col, gradTheta);
+          if (K === jsKernels) accumulateFilterGrad(P, P.nPos, P.zOff, P.colOff, gz, col, gradTheta);
           else K.gemm(false, true, P.co, P.fanIn, P.nPos, 1, gz, P.zOff, col, P.colOff, 1, gradTheta, P.wOff);
         }
         if (l === 0 && !gradX) break;
@@ -396,8 +405,8 @@ export function createReluCnn(options: ReluCnnOptions): ReluCnn {
         // back onto the layer input (the adjoint of im2col).
         if (K === jsKernels) combineRows(P.fanIn, P.nPos, P.co, theta, P.wOff, 1, P.fanIn, gz, P.zOff, gcol, 0);
         else K.gemm(true, false, P.fanIn, P.nPos, P.co, 1, theta, P.wOff, gz, P.zOff, 0, gcol, 0);
-        if (l > 0) col2im(P, gcol, gh, convs[l - 1].ghOff);
-        else col2im(P, gcol, gradX!, gradXOffset);
+        if (l > 0) col2im(P, gcol, gh, convs[l - 1].ghOff, 0, P.hi * P.wi, 1);
+        else col2im(P, gcol, gradX!, gradXOffset, 0, P.hi * P.wi, 1);
       }
     },
     kinkDistance(ws) {
@@ -435,12 +444,14 @@ function forEachWindow(P: ConvPlan, visit: (base: number) => void): void {
 }
 
 /**
- * p ← pool(a) over the non-overlapping ps×ps windows of layer P. Max: strict `>` keeps the FIRST
- * maximal entry (row-major in the window) and records its index (relative to the layer's z-block) in
- * `arg`. Average: (Σ window)·(1/ps²).
+ * p ← pool(a) over the non-overlapping ps×ps windows of layer P, on `planes` H_o×W_o planes from
+ * zOff (C_out for one example; C_out·count channel-major over a batch), written from pOff. Max: strict
+ * `>` keeps the FIRST maximal entry (row-major in the window) and records its index (relative to
+ * zOff) in `arg` from argOff. Average: (Σ window)·(1/ps²).
  */
-function pool(P: ConvPlan, a: Float64Array, p: Float64Array, arg: Float64Array): void {
-  const { co, hp, wp, ps, wo, nPos, zOff } = P;
+function pool(P: ConvPlan, planes: number, zOff: number, pOff: number, argOff: number, a: Float64Array, p: Float64Array, arg: Float64Array): void {
+  const { hp, wp, ps, wo, nPos } = P;
+  const co = planes;
   let o = 0;
   if (P.pool === POOL_MAX) {
     for (let c = 0; c < co; c++) {
@@ -459,8 +470,8 @@ function pool(P: ConvPlan, a: Float64Array, p: Float64Array, arg: Float64Array):
               }
             }
           }
-          p[P.pOff + o] = best;
-          arg[P.argOff + o] = at;
+          p[pOff + o] = best;
+          arg[argOff + o] = at;
           o++;
         }
       }
@@ -473,7 +484,7 @@ function pool(P: ConvPlan, a: Float64Array, p: Float64Array, arg: Float64Array):
           const top = zOff + c * nPos + pi * ps * wo + pj * ps;
           let sum = 0;
           for (let u = 0; u < ps; u++) for (let v = 0; v < ps; v++) sum += a[top + u * wo + v];
-          p[P.pOff + o] = sum * invArea;
+          p[pOff + o] = sum * invArea;
           o++;
         }
       }
@@ -482,19 +493,22 @@ function pool(P: ConvPlan, a: Float64Array, p: Float64Array, arg: Float64Array):
 }
 
 /**
- * gz (layer P's z-block) ← the gradient with respect to σ(z) given the gradient gh of the layer output:
+ * gz (`planes` planes from zOff, as in {@link pool}) ← the gradient with respect to σ(z) given the
+ * gradient gh (from ghOff) of the layer output:
  * the identity without pooling, the pooled gradient at the recorded winner (0 elsewhere) for max,
  * and g·(1/ps²) on every window entry for average. Pool sizes divide H_o and W_o, so every entry is written.
  */
-function unpool(P: ConvPlan, gh: Float64Array, arg: Float64Array, gz: Float64Array): void {
-  const { co, hp, wp, ps, wo, nPos, zOff, ghOff } = P;
+function unpool(P: ConvPlan, planes: number, zOff: number, ghOff: number, argOff: number, gh: Float64Array, arg: Float64Array, gz: Float64Array): void {
+  const { hp, wp, ps, wo, nPos } = P;
+  const co = planes;
   if (P.pool === POOL_NONE) {
     for (let i = 0; i < co * nPos; i++) gz[zOff + i] = gh[ghOff + i];
     return;
   }
   if (P.pool === POOL_MAX) {
     gz.fill(0, zOff, zOff + co * nPos);
-    for (let o = 0; o < P.outSize; o++) gz[zOff + arg[P.argOff + o]] = gh[ghOff + o];
+    const outs = co * hp * wp;
+    for (let o = 0; o < outs; o++) gz[zOff + arg[argOff + o]] = gh[ghOff + o];
     return;
   }
   const invArea = 1 / (ps * ps);
@@ -570,11 +584,12 @@ function combineRows(m: number, n: number, k: number, A: Float64Array, ao: numbe
 }
 
 /**
- * G[wOff + o·fanIn + q] += Σ_pos gz[zOff + o·nPos + pos]·col[colOff + q·nPos + pos]: the filter
- * gradient g_z·colᵀ of conv layer P, added into θ's gradient.
+ * G[wOff + o·fanIn + q] += Σ_pos gz[zOff + o·n + pos]·col[colOff + q·n + pos] over n positions
+ * (H_o·W_o for one example, count·H_o·W_o over a batch): the filter gradient g_z·colᵀ of conv layer
+ * P, added into θ's gradient.
  */
-function accumulateFilterGrad(P: ConvPlan, gz: Float64Array, col: Float64Array, G: Float64Array): void {
-  const { co, nPos: n, fanIn: k, wOff, zOff, colOff } = P;
+function accumulateFilterGrad(P: ConvPlan, n: number, zOff: number, colOff: number, gz: Float64Array, col: Float64Array, G: Float64Array): void {
+  const { co, fanIn: k, wOff } = P;
   let o = 0;
   for (; o + 3 < co; o += 4) {
     const g0 = zOff + o * n, g1 = g0 + n, g2 = g1 + n, g3 = g2 + n;
