@@ -1,6 +1,7 @@
 import type { Rng } from '../linalg/rng.ts';
-import type { Model, ParamBlock, Workspace } from './model.ts';
-import { kernels, jsKernels } from '../linalg/kernels.ts';
+import type { BatchWorkspace, Model, ParamBlock, Workspace } from './model.ts';
+import { gatherRows } from './model.ts';
+import { elementwiseOf, kernels, jsKernels } from '../linalg/kernels.ts';
 import { InputError } from '../errors.ts';
 import { NONLINEAR_TRAITS, type ModelDescriptor, type ModelSpec, failField, isPositiveInteger, showValue } from './descriptor.ts';
 import { convField, denseField, inputShapeField, leakField } from './fields.ts';
@@ -407,6 +408,127 @@ export function createReluCnn(options: ReluCnnOptions): ReluCnn {
         else K.gemm(true, false, P.fanIn, P.nPos, P.co, 1, theta, P.wOff, gz, P.zOff, 0, gcol, 0);
         if (l > 0) col2im(P, gcol, gh, convs[l - 1].ghOff, 0, P.hi * P.wi, 1);
         else col2im(P, gcol, gradX!, gradXOffset, 0, P.hi * P.wi, 1);
+      }
+    },
+    createBatchWorkspace(maxRows: number): BatchWorkspace {
+      // Every per-example buffer ×maxRows (offsets scale by R), plus the flattened last hidden layer
+      // and its gradient (R × flat, one example per row) and gathered input rows; one `allocate`
+      // call, so the elementwise kernels run in place (e.g. in WebAssembly memory).
+      const R = maxRows;
+      const [col, z, a, gz, p, arg, gh, gcol, hflat, ghflat, x] = elementwiseOf(kernels()).allocate([
+        R * colSize, R * zSize, R * zSize, R * zSize, R * pSize, R * argSize, R * ghSize, R * gcolSize, R * flat, R * flat, R * d,
+      ]);
+      return { maxRows, buffers: { col, z, a, gz, p, arg, gh, gcol, hflat, ghflat, x } };
+    },
+    forwardBatch(theta, X, rows, start, count, out, bws) {
+      const K = kernels();
+      const E = elementwiseOf(K);
+      const R = bws.maxRows;
+      const { col, z, a, p, arg, hflat, x } = bws.buffers;
+      const c = count;
+      // Conv layers over the batch, activations channel-major over the examples: [C, count, H, W].
+      for (let l = 0; l < convs.length; l++) {
+        const P = convs[l];
+        const colOff = R * P.colOff;
+        const zo = R * P.zOff;
+        if (l === 0) {
+          if (rows === null) im2col(P, X, start * d, d, P.hi * P.wi, c, col, colOff);
+          else {
+            gatherRows(X, rows, start, c, d, x);
+            im2col(P, x, 0, d, P.hi * P.wi, c, col, colOff);
+          }
+        } else {
+          const Q = convs[l - 1];
+          const src = hInP[l - 1] ? p : a;
+          const so = R * (hInP[l - 1] ? Q.pOff : Q.zOff);
+          im2col(P, src, so, P.hi * P.wi, c * P.hi * P.wi, c, col, colOff);
+        }
+        if (K === jsKernels) combineRows(P.co, c * P.nPos, P.fanIn, theta, P.wOff, P.fanIn, 1, col, colOff, z, zo);
+        else K.gemm(false, false, P.co, c * P.nPos, P.fanIn, 1, theta, P.wOff, col, colOff, 0, z, zo);
+        E.relu(P.co * c * P.nPos, z, zo, a, zo, leak);
+        if (P.pool !== POOL_NONE) pool(P, P.co * c, zo, R * P.pOff, R * P.argOff, a, p, arg);
+      }
+      // Flatten: row b of hflat is example b's last conv output, channel-major as in `forward`.
+      const L = convs[convs.length - 1];
+      const hw = L.hp * L.wp;
+      const lastSrc = hInP[convs.length - 1] ? p : a;
+      const lastOff = R * (hInP[convs.length - 1] ? L.pOff : L.zOff);
+      for (let ch = 0; ch < L.co; ch++) {
+        for (let b = 0; b < c; b++) {
+          const from = lastOff + (ch * c + b) * hw;
+          const to = b * flat + ch * hw;
+          for (let q = 0; q < hw; q++) hflat[to + q] = lastSrc[from + q];
+        }
+      }
+      // Dense layers: Z_j = H_{j−1} W_jᵀ (rows = examples), A_j = σ(Z_j).
+      let hIn = hflat;
+      let hInOff = 0;
+      for (let j = 0; j < denses.length; j++) {
+        const D = denses[j];
+        const zo = R * D.zOff;
+        K.gemm(false, true, c, D.m, D.n, 1, hIn, hInOff, theta, D.wOff, 0, z, zo);
+        E.relu(c * D.m, z, zo, a, zo, leak);
+        hIn = a;
+        hInOff = zo;
+      }
+      K.gemm(false, true, c, outputs, lastWidth, 1, hIn, hInOff, theta, outOff, 0, out, 0);
+    },
+    backwardBatch(theta, X, rows, start, count, dOut, gradTheta, gradX, bws, overwrite = false) {
+      const acc = overwrite ? 0 : 1;
+      const K = kernels();
+      const E = elementwiseOf(K);
+      const R = bws.maxRows;
+      const { col, z, a, gz, gh, gcol, arg, hflat, ghflat } = bws.buffers;
+      const c = count;
+      const nd = denses.length;
+      const nc = convs.length;
+      // Output layer: ∇W_out += dOutᵀ H_top, G_top = dOut W_out.
+      const hTop = nd > 0 ? a : hflat;
+      const hTopOff = nd > 0 ? R * denses[nd - 1].zOff : 0;
+      const ghTop = nd > 0 ? gh : ghflat;
+      const ghTopOff = nd > 0 ? R * denses[nd - 1].ghOff : 0;
+      if (gradTheta) K.gemm(true, false, outputs, lastWidth, c, 1, dOut, 0, hTop, hTopOff, acc, gradTheta, outOff);
+      K.gemm(false, false, c, lastWidth, outputs, 1, dOut, 0, theta, outOff, 0, ghTop, ghTopOff);
+      for (let j = nd - 1; j >= 0; j--) {
+        const D = denses[j];
+        const go = R * D.ghOff;
+        // G_z = σ'(Z) ⊙ G_h in place (ReLU'(0) = 0: slope `leak` on z ≤ 0).
+        E.reluMask(c * D.m, gh, go, z, R * D.zOff, leak);
+        const hIn = j > 0 ? a : hflat;
+        const hInOff = j > 0 ? R * denses[j - 1].zOff : 0;
+        if (gradTheta) K.gemm(true, false, D.m, D.n, c, 1, gh, go, hIn, hInOff, acc, gradTheta, D.wOff);
+        if (j > 0) K.gemm(false, false, c, D.n, D.m, 1, gh, go, theta, D.wOff, 0, gh, R * denses[j - 1].ghOff);
+        else K.gemm(false, false, c, D.n, D.m, 1, gh, go, theta, D.wOff, 0, ghflat, 0);
+      }
+      // Unflatten the last conv output's gradient into [C, count, H_p, W_p].
+      const L = convs[nc - 1];
+      const hw = L.hp * L.wp;
+      const lastGh = R * L.ghOff;
+      for (let ch = 0; ch < L.co; ch++) {
+        for (let b = 0; b < c; b++) {
+          const to = lastGh + (ch * c + b) * hw;
+          const from = b * flat + ch * hw;
+          for (let q = 0; q < hw; q++) gh[to + q] = ghflat[from + q];
+        }
+      }
+      for (let l = nc - 1; l >= 0; l--) {
+        const P = convs[l];
+        const zo = R * P.zOff;
+        const colOff = R * P.colOff;
+        const n = c * P.nPos;
+        unpool(P, P.co * c, zo, R * P.ghOff, R * P.argOff, gh, arg, gz);
+        E.reluMask(P.co * n, gz, zo, z, zo, leak);
+        if (gradTheta) {
+          if (K === jsKernels) {
+            if (acc === 0) gradTheta.fill(0, P.wOff, P.wOff + P.co * P.fanIn);
+            accumulateFilterGrad(P, n, zo, colOff, gz, col, gradTheta);
+          } else K.gemm(false, true, P.co, P.fanIn, n, 1, gz, zo, col, colOff, acc, gradTheta, P.wOff);
+        }
+        if (l === 0 && !gradX) break;
+        if (K === jsKernels) combineRows(P.fanIn, n, P.co, theta, P.wOff, 1, P.fanIn, gz, zo, gcol, 0);
+        else K.gemm(true, false, P.fanIn, n, P.co, 1, theta, P.wOff, gz, zo, 0, gcol, 0);
+        if (l > 0) col2im(P, gcol, gh, R * convs[l - 1].ghOff, P.hi * P.wi, c * P.hi * P.wi, c);
+        else col2im(P, gcol, gradX!, 0, d, P.hi * P.wi, c);
       }
     },
     kinkDistance(ws) {

@@ -1,7 +1,7 @@
 /**
  * The batched path of the gradient attacks (src/attacks/fgm.ts, src/attacks/pgd.ts) and of training
  * (MarginEvaluator.gradientAtLastMargins in src/train/trainer.ts) against the per-example path —
- * the same model with its batch methods removed: FGSM/FGM/PGD δ on relu-mlp (binary and K-class)
+ * the same model with its batch methods removed: FGSM/FGM/PGD δ on relu-mlp (binary and K-class), relu-cnn
  * and deep-linear (presented as not linear in x, so the β shortcut is off), row subsets, passes
  * (counts above ATTACK_BATCH_ROWS that are not a multiple of it), rows listed twice, rows left
  * alone, reuse of the batch buffers, and whole training histories.
@@ -16,6 +16,7 @@ import { ATTACK_BATCH_ROWS } from '../../src/attacks/fgm.ts';
 import type { AttackConfig } from '../../src/attacks/attack.ts';
 import type { BatchModel, BatchWorkspace, Model } from '../../src/models/model.ts';
 import { createReluMlp } from '../../src/models/relu-mlp.ts';
+import { createReluCnn } from '../../src/models/relu-cnn.ts';
 import { createDeepLinear } from '../../src/models/deep-linear.ts';
 import type { Dataset } from '../../src/data/dataset.ts';
 import { train, type TrainOptions } from '../../src/train/trainer.ts';
@@ -107,6 +108,7 @@ const MODELS: { name: string; model: () => Model; classes: number }[] = [
   { name: 'relu-mlp 4-class', model: () => createReluMlp({ inputDim: D, depth: 3, width: [8, 5], outputs: 4 }), classes: 4 },
   { name: 'relu-mlp leaky 3-class, L = 2', model: () => createReluMlp({ inputDim: D, depth: 2, width: 9, outputs: 3, leak: 0.1 }), classes: 3 },
   { name: 'deep-linear (no β)', model: () => withoutBeta(createDeepLinear({ inputDim: D, depth: 3, width: 5 })), classes: 2 },
+  { name: 'relu-cnn 3-class', model: () => createReluCnn({ inputShape: [1, 2, 3], conv: [{ channels: 3, kernel: 2 }], dense: [4], outputs: 3 }), classes: 3 },
 ];
 
 const ATTACKS: AttackConfig[] = [
@@ -243,6 +245,14 @@ describe('training: batch path vs per-example path', () => {
       attack: ATTACKS[5],
       batchSize: 0,
       schedule: { kind: 'loss-based', lr: 0.5, decay: 'none', form: 'sphere' },
+    },
+    {
+      name: 'relu-cnn 3-class, PGD-5 ℓ∞, mini-batch 16, logistic, loss-scaled',
+      model: MODELS[4].model,
+      classes: 3,
+      attack: ATTACKS[4],
+      batchSize: 16,
+      schedule: { kind: 'loss-scaled', lr: 0.2, decay: 'sqrt', form: 'sphere' },
     },
     {
       name: 'deep-linear (no β), FGM ℓ1.5, mini-batch 16, constant',

@@ -66,6 +66,9 @@ const SPECS: ModelSpec[] = [
   { kind: 'deep-linear', inputDim: 4, depth: 2, width: 5 },
   { kind: 'deep-linear', inputDim: 5, depth: 3, width: [4, 6] },
   { kind: 'deep-linear', inputDim: 3, depth: 4, width: 3 },
+  { kind: 'relu-cnn', inputDim: 72, inputShape: [2, 6, 6], conv: [{ channels: 3, kernel: 3, stride: 1, pool: { kind: 'max', size: 2 } }], dense: [5], outputs: 3 },
+  { kind: 'relu-cnn', inputDim: 49, inputShape: [1, 7, 7], conv: [{ channels: 2, kernel: 3, stride: 2, pool: null }, { channels: 3, kernel: 2, stride: 1, pool: { kind: 'avg', size: 2 } }], leak: 0.1 },
+  { kind: 'relu-cnn', inputDim: 64, inputShape: [1, 8, 8], conv: [{ channels: 2, kernel: 3, pool: { kind: 'max', size: 2 } }, { channels: 2, kernel: 2 }], dense: [4, 3], outputs: 2 },
 ];
 
 function randn(rng: Rng, n: number): Float64Array {
@@ -94,7 +97,7 @@ function reference(model: Model, theta: Float64Array, X: Float64Array, rowsOf: n
 }
 
 describe('batch methods vs per-example forward/backward', () => {
-  it('are implemented by relu-mlp and deep-linear', () => {
+  it('are implemented by relu-mlp, deep-linear and relu-cnn', () => {
     for (const spec of SPECS) assert.ok(hasBatch(createModel(spec)), spec.kind);
   });
 
@@ -335,6 +338,8 @@ describe('backwardBatch with overwrite', () => {
       { kind: 'relu-mlp', inputDim: 6, depth: 1, outputs: 2 },
       { kind: 'deep-linear', inputDim: 6, depth: 3, width: 5 },
       { kind: 'deep-linear', inputDim: 6, depth: 1 },
+      { kind: 'relu-cnn', inputDim: 6, inputShape: [1, 2, 3], conv: [{ channels: 2, kernel: 2 }], dense: [3], outputs: 2 },
+      { kind: 'relu-cnn', inputDim: 6, inputShape: [1, 2, 3], conv: [{ channels: 3, kernel: 1, pool: { kind: 'max', size: 1 } }] },
     ];
     for (const k of KERNEL_SETS) {
       withKernels(k, () => {
