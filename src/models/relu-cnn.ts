@@ -221,6 +221,14 @@ function col2im(P: ConvPlan, dcol: Float64Array, dst: Float64Array, dOff: number
  * Forward and backward do not allocate; convolutions run as im2col and a matrix product
  * (`kernels().gemm`, or register-blocked loops when the kernels are the plain-TS reference ones).
  *
+ * Batch methods (see `Model`): the same maps on R ≤ maxRows examples. Each conv layer runs once for
+ * the whole batch — im2col of every example side by side ((C_in·k·k) × (R·H_o·W_o)), one product
+ * with the filters — so its activations are channel-major over the examples ([C, R, H, W]); pooling
+ * works plane by plane as for one example; the last conv output is flattened to one row per example
+ * for the dense layers (R × m matrices, products through `kernels().gemm`). Same conventions (ReLU'(0)
+ * = 0, max-pool ties to the first entry); results agree with the per-example methods up to summation
+ * order.
+ *
  * Shapes must fit (k ≤ input side, p divides H_o and W_o); `createModel` checks them with messages
  * naming the field, this factory throws a plain RangeError.
  */
