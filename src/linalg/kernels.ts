@@ -51,10 +51,32 @@ export interface Kernels {
    * [−ε, ε]), and P ← X + D when `points`.
    */
   linfStep?(n: number, G: Float64Array, go: number, D: Float64Array, dOff: number, P: Float64Array, po: number, X: Float64Array, xo: number, alpha: number, eps: number, points: boolean): void;
+  /**
+   * im2col of a 'valid' convolution (g: C_in, H, W, kernel k, stride s, output H_o×W_o) over `count`
+   * inputs: col[(c·k + u)·k + v, b·H_o·W_o + i·W_o + j] ← src[so + b·exStride + c·chStride + (i·s + u)·W + j·s + v],
+   * a (C_in·k·k) × (count·H_o·W_o) row-major matrix at colOff. Pure copies.
+   */
+  im2col?(g: ConvGeometry, count: number, src: Float64Array, so: number, exStride: number, chStride: number, col: Float64Array, colOff: number): void;
+  /**
+   * Its adjoint (same strides): dst ← 0 over the count·C_in·H·W entries from dOff, then
+   * dst[…] += dcol[…] over every window, each entry summing its windows in (c, u, v) order.
+   */
+  col2im?(g: ConvGeometry, count: number, dcol: Float64Array, dcolOff: number, dst: Float64Array, dOff: number, exStride: number, chStride: number): void;
+}
+
+/** The shape of one 'valid' convolution for `im2col`/`col2im`: input C_in×H×W, kernel k, stride s, output H_o×W_o. */
+export interface ConvGeometry {
+  readonly ci: number;
+  readonly hi: number;
+  readonly wi: number;
+  readonly k: number;
+  readonly s: number;
+  readonly ho: number;
+  readonly wo: number;
 }
 
 /** The elementwise kernels of a kernel set (see `elementwiseOf`). */
-export type ElementwiseKernels = Required<Pick<Kernels, 'allocate' | 'relu' | 'reluMask' | 'linfStep'>>;
+export type ElementwiseKernels = Required<Pick<Kernels, 'allocate' | 'relu' | 'reluMask' | 'linfStep' | 'im2col' | 'col2im'>>;
 
 /** The reference loops of the elementwise kernels (see `Kernels`), shared by every backend's fallback. */
 export const elementwiseReference: ElementwiseKernels = Object.freeze({
@@ -87,6 +109,49 @@ export const elementwiseReference: ElementwiseKernels = Object.freeze({
       const w = v * (1 - hi - lo) + eps * hi - eps * lo;
       D[dOff + i] = w;
       if (points) P[po + i] = X[xo + i] + w;
+    }
+  },
+  im2col(g: ConvGeometry, count: number, src: Float64Array, so: number, exStride: number, chStride: number, col: Float64Array, colOff: number): void {
+    const { ci, wi, k, s, ho, wo } = g;
+    const width = count * ho * wo;
+    let r = colOff;
+    for (let c = 0; c < ci; c++) {
+      for (let u = 0; u < k; u++) {
+        for (let v = 0; v < k; v++) {
+          let q = r;
+          for (let b = 0; b < count; b++) {
+            for (let i = 0; i < ho; i++) {
+              const row = so + b * exStride + c * chStride + (i * s + u) * wi + v;
+              if (s === 1) for (let j = 0; j < wo; j++) col[q + j] = src[row + j];
+              else for (let j = 0; j < wo; j++) col[q + j] = src[row + j * s];
+              q += wo;
+            }
+          }
+          r += width;
+        }
+      }
+    }
+  },
+  col2im(g: ConvGeometry, count: number, dcol: Float64Array, dcolOff: number, dst: Float64Array, dOff: number, exStride: number, chStride: number): void {
+    const { ci, hi, wi, k, s, ho, wo } = g;
+    dst.fill(0, dOff, dOff + count * ci * hi * wi);
+    const width = count * ho * wo;
+    let r = dcolOff;
+    for (let c = 0; c < ci; c++) {
+      for (let u = 0; u < k; u++) {
+        for (let v = 0; v < k; v++) {
+          let q = r;
+          for (let b = 0; b < count; b++) {
+            for (let i = 0; i < ho; i++) {
+              const row = dOff + b * exStride + c * chStride + (i * s + u) * wi + v;
+              if (s === 1) for (let j = 0; j < wo; j++) dst[row + j] += dcol[q + j];
+              else for (let j = 0; j < wo; j++) dst[row + j * s] += dcol[q + j];
+              q += wo;
+            }
+          }
+          r += width;
+        }
+      }
     }
   },
 });
@@ -148,11 +213,11 @@ export const jsKernels: Kernels & ElementwiseKernels = {
 };
 
 /**
- * The elementwise kernels of `k`: k itself when it has all four, else the reference loops (kernel
+ * The elementwise kernels of `k`: k itself when it has all of them, else the reference loops (kernel
  * sets written before they existed keep working, with the same results).
  */
 export function elementwiseOf(k: Kernels): ElementwiseKernels {
-  return k.allocate && k.relu && k.reluMask && k.linfStep ? (k as ElementwiseKernels) : elementwiseReference;
+  return k.allocate && k.relu && k.reluMask && k.linfStep && k.im2col && k.col2im ? (k as ElementwiseKernels) : elementwiseReference;
 }
 
 let active: Kernels = jsKernels;

@@ -136,60 +136,6 @@ interface DensePlan {
 }
 
 /**
- * col[(c·k + u)·k + v, b·H_o·W_o + i·W_o + j] ← src[so + b·exStride + c·chStride + (i·s + u)·W + j·s + v]
- * for the `count` examples b: the im2col matrix ((C_in·k·k) × (count·H_o·W_o), row-major, at colOff), so
- * that the convolution of every example is one matrix product Z = F·col with the filters F as a
- * C_out × (C_in·k·k) matrix (the row-major layout of conv block [C_out, C_in, k, k]); Z comes out
- * channel-major over the examples ([C_out, count, H_o, W_o]). One example: exStride 0, chStride H·W.
- */
-function im2col(P: ConvPlan, src: Float64Array, so: number, exStride: number, chStride: number, count: number, col: Float64Array, colOff: number): void {
-  const { ci, wi, k, s, ho, wo, nPos } = P;
-  let r = colOff;
-  for (let c = 0; c < ci; c++) {
-    for (let u = 0; u < k; u++) {
-      for (let v = 0; v < k; v++) {
-        let q = r;
-        for (let b = 0; b < count; b++) {
-          for (let i = 0; i < ho; i++) {
-            const row = so + b * exStride + c * chStride + (i * s + u) * wi + v;
-            if (s === 1) for (let j = 0; j < wo; j++) col[q + j] = src[row + j];
-            else for (let j = 0; j < wo; j++) col[q + j] = src[row + j * s];
-            q += wo;
-          }
-        }
-        r += count * nPos;
-      }
-    }
-  }
-}
-
-/**
- * The adjoint of {@link im2col} (same strides): dst ← 0 over the count·C_in·H·W entries from dOff,
- * then dst[…] += dcol[…] over every window (each example's entries in the per-example order).
- */
-function col2im(P: ConvPlan, dcol: Float64Array, dst: Float64Array, dOff: number, exStride: number, chStride: number, count: number): void {
-  const { ci, hi, wi, k, s, ho, wo, nPos } = P;
-  dst.fill(0, dOff, dOff + count * ci * hi * wi);
-  let r = 0;
-  for (let c = 0; c < ci; c++) {
-    for (let u = 0; u < k; u++) {
-      for (let v = 0; v < k; v++) {
-        let q = r;
-        for (let b = 0; b < count; b++) {
-          for (let i = 0; i < ho; i++) {
-            const row = dOff + b * exStride + c * chStride + (i * s + u) * wi + v;
-            if (s === 1) for (let j = 0; j < wo; j++) dst[row + j] += dcol[q + j];
-            else for (let j = 0; j < wo; j++) dst[row + j * s] += dcol[q + j];
-            q += wo;
-          }
-        }
-        r += count * nPos;
-      }
-    }
-  }
-}
-
-/**
  * Bias-free ReLU convolutional network (kind "relu-cnn"):
  *
  *   h_0 = x ∈ R^{C×H×W} (flat, channel-major),
@@ -351,11 +297,13 @@ export function createReluCnn(options: ReluCnnOptions): ReluCnn {
     },
     forward(theta, x, xOffset, out, ws) {
       const K = kernels();
+      const E = elementwiseOf(K);
       const { col, z, a, p, arg } = ws;
       for (let l = 0; l < convs.length; l++) {
         const P = convs[l];
-        if (l === 0) im2col(P, x, xOffset, 0, P.hi * P.wi, 1, col, P.colOff);
-        else im2col(P, hInP[l - 1] ? p : a, hOff[l - 1], 0, P.hi * P.wi, 1, col, P.colOff);
+        // The im2col matrix ((C_in·k·k) × (H_o·W_o)): Z = F·col is the convolution (kernels' `im2col`).
+        if (l === 0) E.im2col(P, 1, x, xOffset, 0, P.hi * P.wi, col, P.colOff);
+        else E.im2col(P, 1, hInP[l - 1] ? p : a, hOff[l - 1], 0, P.hi * P.wi, col, P.colOff);
         // Z = F·col: [C_out × C_in·k·k] · [C_in·k·k × H_o·W_o], channel-major output directly.
         if (K === jsKernels) combineRows(P.co, P.nPos, P.fanIn, theta, P.wOff, P.fanIn, 1, col, P.colOff, z, P.zOff);
         else K.gemm(false, false, P.co, P.nPos, P.fanIn, 1, theta, P.wOff, col, P.colOff, 0, z, P.zOff);
@@ -380,6 +328,7 @@ export function createReluCnn(options: ReluCnnOptions): ReluCnn {
     },
     backward(theta, x, xOffset, dOut, gradTheta, gradX, gradXOffset, ws) {
       const K = kernels();
+      const E = elementwiseOf(K);
       const { col, z, a, p, gz, gh, gcol, arg } = ws;
       const nd = denses.length;
       const nc = convs.length;
@@ -414,8 +363,8 @@ export function createReluCnn(options: ReluCnnOptions): ReluCnn {
         // back onto the layer input (the adjoint of im2col).
         if (K === jsKernels) combineRows(P.fanIn, P.nPos, P.co, theta, P.wOff, 1, P.fanIn, gz, P.zOff, gcol, 0);
         else K.gemm(true, false, P.fanIn, P.nPos, P.co, 1, theta, P.wOff, gz, P.zOff, 0, gcol, 0);
-        if (l > 0) col2im(P, gcol, gh, convs[l - 1].ghOff, 0, P.hi * P.wi, 1);
-        else col2im(P, gcol, gradX!, gradXOffset, 0, P.hi * P.wi, 1);
+        if (l > 0) E.col2im(P, 1, gcol, 0, gh, convs[l - 1].ghOff, 0, P.hi * P.wi);
+        else E.col2im(P, 1, gcol, 0, gradX!, gradXOffset, 0, P.hi * P.wi);
       }
     },
     createBatchWorkspace(maxRows: number): BatchWorkspace {
@@ -440,16 +389,15 @@ export function createReluCnn(options: ReluCnnOptions): ReluCnn {
         const colOff = R * P.colOff;
         const zo = R * P.zOff;
         if (l === 0) {
-          if (rows === null) im2col(P, X, start * d, d, P.hi * P.wi, c, col, colOff);
-          else {
-            gatherRows(X, rows, start, c, d, x);
-            im2col(P, x, 0, d, P.hi * P.wi, c, col, colOff);
-          }
+          // The inputs gathered beside col (so that a backend's in-place im2col applies to them too).
+          if (rows === null) for (let i = 0; i < c * d; i++) x[i] = X[start * d + i];
+          else gatherRows(X, rows, start, c, d, x);
+          E.im2col(P, c, x, 0, d, P.hi * P.wi, col, colOff);
         } else {
           const Q = convs[l - 1];
           const src = hInP[l - 1] ? p : a;
           const so = R * (hInP[l - 1] ? Q.pOff : Q.zOff);
-          im2col(P, src, so, P.hi * P.wi, c * P.hi * P.wi, c, col, colOff);
+          E.im2col(P, c, src, so, P.hi * P.wi, c * P.hi * P.wi, col, colOff);
         }
         if (K === jsKernels) combineRows(P.co, c * P.nPos, P.fanIn, theta, P.wOff, P.fanIn, 1, col, colOff, z, zo);
         else K.gemm(false, false, P.co, c * P.nPos, P.fanIn, 1, theta, P.wOff, col, colOff, 0, z, zo);
@@ -486,7 +434,7 @@ export function createReluCnn(options: ReluCnnOptions): ReluCnn {
       const K = kernels();
       const E = elementwiseOf(K);
       const R = bws.maxRows;
-      const { col, z, a, gz, gh, gcol, arg, hflat, ghflat } = bws.buffers;
+      const { col, z, a, gz, gh, gcol, arg, hflat, ghflat, x } = bws.buffers;
       const c = count;
       const nd = denses.length;
       const nc = convs.length;
@@ -535,8 +483,12 @@ export function createReluCnn(options: ReluCnnOptions): ReluCnn {
         if (l === 0 && !gradX) break;
         if (K === jsKernels) combineRows(P.fanIn, n, P.co, theta, P.wOff, 1, P.fanIn, gz, zo, gcol, 0);
         else K.gemm(true, false, P.fanIn, n, P.co, 1, theta, P.wOff, gz, zo, 0, gcol, 0);
-        if (l > 0) col2im(P, gcol, gh, R * convs[l - 1].ghOff, P.hi * P.wi, c * P.hi * P.wi, c);
-        else col2im(P, gcol, gradX!, 0, d, P.hi * P.wi, c);
+        if (l > 0) E.col2im(P, c, gcol, 0, gh, R * convs[l - 1].ghOff, P.hi * P.wi, c * P.hi * P.wi);
+        else {
+          // Into the input rows' buffer (free in the backward pass: col holds what it gave), then out.
+          E.col2im(P, c, gcol, 0, x, 0, d, P.hi * P.wi);
+          for (let i = 0; i < c * d; i++) gradX![i] = x[i];
+        }
       }
     },
     kinkDistance(ws) {

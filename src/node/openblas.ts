@@ -60,6 +60,8 @@ export interface OpenblasKernels extends Kernels {
   readonly relu: ElementwiseKernels['relu'];
   readonly reluMask: ElementwiseKernels['reluMask'];
   readonly linfStep: ElementwiseKernels['linfStep'];
+  readonly im2col: ElementwiseKernels['im2col'];
+  readonly col2im: ElementwiseKernels['col2im'];
   /** The library file that was loaded. */
   readonly library: string;
   /** OpenBLAS threads in use. */
@@ -142,6 +144,8 @@ export function loadOpenblasKernels(options: OpenblasOptions): { kernels: Openbl
     relu: (n, z, zo, a, ao, leak) => ew.relu(n, z, zo, a, ao, leak),
     reluMask: (n, g, go, z, zo, leak) => ew.reluMask(n, g, go, z, zo, leak),
     linfStep: (n, G, go, D, dOff, P, po, X, xo, alpha, eps, points) => ew.linfStep(n, G, go, D, dOff, P, po, X, xo, alpha, eps, points),
+    im2col: (g, count, src, so, exStride, chStride, col, colOff) => ew.im2col(g, count, src, so, exStride, chStride, col, colOff),
+    col2im: (g, count, dcol, dcolOff, dst, dOff, exStride, chStride) => ew.col2im(g, count, dcol, dcolOff, dst, dOff, exStride, chStride),
     dot: (n, x, xo, y, yo) => fb.dot(n, x, xo, y, yo),
     axpy: (n, a, x, xo, y, yo) => fb.axpy(n, a, x, xo, y, yo),
     gemv(m, n, A, ao, x, xo, y, yo, beta) {

@@ -5,7 +5,8 @@
  * to ±ε, subnormals), odd lengths (the SIMD tail), offsets inside a buffer whose other entries must
  * stay untouched, leak 0 and leak in (0, 1). The WebAssembly backend runs them in place on the buffers
  * of its `allocate` (one instance's memory per call) and as the reference loops on any other arrays;
- * both paths are checked (every NaN counts as one value: see `bits`), and so is the OpenBLAS set when the machine has the library (it hands them
+ * both paths are checked (every NaN counts as one value: see `bits`), and so are the convolution copies
+ * `im2col` and `col2im`, and so is the OpenBLAS set when the machine has the library (it hands them
  * to its fallback). A kernel set without them (written before they existed) gets the reference loops
  * from `elementwiseOf` and trains to the same bits.
  */
@@ -111,6 +112,49 @@ describe('elementwise kernels: bit-identical to the definitions on every backend
           }
           assert.deepEqual(bits(G), bits(G0), 'linfStep leaves G alone');
           assert.deepEqual(bits(X), bits(X0), 'linfStep leaves X alone');
+        }
+      }
+    });
+  }
+
+  for (const set of sets) {
+    it(`im2col and col2im, ${set.label}: the definitions, bit for bit (strides 1 and 2, one example and a batch in both layouts)`, (t) => {
+      const k = set.k();
+      if (!k) return t.skip(set.label.startsWith('openblas') ? 'no OpenBLAS on this machine' : 'no WebAssembly SIMD');
+      const rng = new Rng(11);
+      for (const [ci, hi, wi, kk, s] of [[1, 5, 5, 3, 1], [2, 6, 7, 2, 2], [3, 4, 4, 1, 1], [2, 7, 5, 3, 2]]) {
+        const ho = Math.floor((hi - kk) / s) + 1;
+        const wo = Math.floor((wi - kk) / s) + 1;
+        const g = { ci, hi, wi, k: kk, s, ho, wo };
+        for (const count of [1, 3]) {
+          // Rows of one example each (exStride = C·H·W, chStride = H·W) and channel-major over the examples.
+          for (const channelMajor of [false, true]) {
+            const img = ci * hi * wi;
+            const exStride = channelMajor ? hi * wi : img;
+            const chStride = channelMajor ? count * hi * wi : hi * wi;
+            const width = count * ho * wo;
+            const so = 2;
+            const colOff = 4;
+            const [src, col, dcol, dst] = set.arena ? k.allocate([so + count * img + 3, colOff + ci * kk * kk * width + 3, ci * kk * kk * width + 6, count * img + 8]) : elementwiseReference.allocate([so + count * img + 3, colOff + ci * kk * kk * width + 3, ci * kk * kk * width + 6, count * img + 8]);
+            src.set(values(rng, src.length));
+            col.set(values(rng, col.length));
+            dcol.set(Array.from({ length: dcol.length }, () => rng.normal()));
+            dst.set(values(rng, dst.length));
+            const want = col.slice();
+            for (let c = 0; c < ci; c++) for (let u = 0; u < kk; u++) for (let v = 0; v < kk; v++)
+              for (let b = 0; b < count; b++) for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++)
+                want[colOff + ((c * kk + u) * kk + v) * width + b * ho * wo + i * wo + j] = src[so + b * exStride + c * chStride + (i * s + u) * wi + j * s + v];
+            k.im2col(g, count, src, so, exStride, chStride, col, colOff);
+            assert.deepEqual(bits(col), bits(want), `im2col ${JSON.stringify(g)} count ${count} channelMajor ${channelMajor}`);
+            const dOff = 5;
+            const wantDst = dst.slice();
+            wantDst.fill(0, dOff, dOff + count * img);
+            for (let c = 0; c < ci; c++) for (let u = 0; u < kk; u++) for (let v = 0; v < kk; v++)
+              for (let b = 0; b < count; b++) for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++)
+                wantDst[dOff + b * exStride + c * chStride + (i * s + u) * wi + j * s + v] += dcol[3 + ((c * kk + u) * kk + v) * width + b * ho * wo + i * wo + j];
+            k.col2im(g, count, dcol, 3, dst, dOff, exStride, chStride);
+            assert.deepEqual(bits(dst), bits(wantDst), `col2im ${JSON.stringify(g)} count ${count} channelMajor ${channelMajor}`);
+          }
         }
       }
     });

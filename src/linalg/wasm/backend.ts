@@ -68,6 +68,8 @@ export interface WasmKernels extends Kernels {
   readonly relu: ElementwiseKernels['relu'];
   readonly reluMask: ElementwiseKernels['reluMask'];
   readonly linfStep: ElementwiseKernels['linfStep'];
+  readonly im2col: ElementwiseKernels['im2col'];
+  readonly col2im: ElementwiseKernels['col2im'];
   readonly thresholds: WasmKernelThresholds;
   /** Bytes of linear memory the instance holds now (it grows to the largest call seen). */
   memoryBytes(): number;
@@ -102,6 +104,8 @@ interface Exports {
   gemm(transA: number, transB: number, m: number, n: number, k: number, alpha: number, A: number, B: number, beta: number, C: number, work: number): void;
   slope(n: number, z: number, x: number, out: number, leak: number): void;
   linfStep(n: number, G: number, D: number, P: number, X: number, alpha: number, eps: number, points: number): void;
+  im2col(ci: number, wi: number, k: number, s: number, ho: number, wo: number, count: number, src: number, exStride: number, chStride: number, col: number): void;
+  col2im(ci: number, hi: number, wi: number, k: number, s: number, ho: number, wo: number, count: number, dcol: number, dst: number, exStride: number, chStride: number): void;
 }
 
 const PAGE = 65536;
@@ -313,6 +317,18 @@ function wrap(ex: Exports, options: WasmKernelsOptions): WasmKernels {
       const ax = arenaOf(G, D, P, X);
       if (ax === undefined) return ref.linfStep(n, G, go, D, dOff, P, po, X, xo, alpha, eps, points);
       ax.linfStep(n, G.byteOffset + go * 8, D.byteOffset + dOff * 8, P.byteOffset + po * 8, X.byteOffset + xo * 8, alpha, eps, points ? 1 : 0);
+    },
+
+    im2col(g, count, src, so, exStride, chStride, col, colOff) {
+      const ax = arenaOf(src, col);
+      if (ax === undefined) return ref.im2col(g, count, src, so, exStride, chStride, col, colOff);
+      ax.im2col(g.ci, g.wi, g.k, g.s, g.ho, g.wo, count, src.byteOffset + so * 8, exStride, chStride, col.byteOffset + colOff * 8);
+    },
+
+    col2im(g, count, dcol, dcolOff, dst, dOff, exStride, chStride) {
+      const ax = arenaOf(dcol, dst);
+      if (ax === undefined) return ref.col2im(g, count, dcol, dcolOff, dst, dOff, exStride, chStride);
+      ax.col2im(g.ci, g.hi, g.wi, g.k, g.s, g.ho, g.wo, count, dcol.byteOffset + dcolOff * 8, dst.byteOffset + dOff * 8, exStride, chStride);
     },
 
     dot(n, x, xo, y, yo) {
