@@ -578,3 +578,36 @@ export function col2im(ci: i32, hi: i32, wi: i32, k: i32, s: i32, ho: i32, wo: i
     }
   }
 }
+
+/**
+ * Max pooling (`maxPool`): over `planes` H_o×W_o planes at a, non-overlapping ps×ps windows; p ← the
+ * maximum, arg ← its index (float64, relative to a, in entries). Strict `>` keeps the first maximal
+ * entry, as a branch-free `select` (the same comparisons as the reference's `if`).
+ */
+export function maxPool(planes: i32, ho: i32, wo: i32, ps: i32, a: usize, p: usize, arg: usize): void {
+  const hp = ho / ps;
+  const wp = wo / ps;
+  const nPos = ho * wo;
+  let o: usize = 0;
+  for (let c = 0; c < planes; c++) {
+    for (let pi = 0; pi < hp; pi++) {
+      for (let pj = 0; pj < wp; pj++) {
+        const top = c * nPos + pi * ps * wo + pj * ps;
+        let best = load<f64>(a + (<usize>top << 3));
+        let at = top;
+        for (let u = 0; u < ps; u++) {
+          const row = top + u * wo;
+          for (let v = 0; v < ps; v++) {
+            const val = load<f64>(a + (<usize>(row + v) << 3));
+            const gt = val > best;
+            best = select<f64>(val, best, gt);
+            at = select<i32>(row + v, at, gt);
+          }
+        }
+        store<f64>(p + (o << 3), best);
+        store<f64>(arg + (o << 3), <f64>at);
+        o++;
+      }
+    }
+  }
+}

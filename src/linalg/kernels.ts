@@ -62,6 +62,13 @@ export interface Kernels {
    * dst[…] += dcol[…] over every window, each entry summing its windows in (c, u, v) order.
    */
   col2im?(g: ConvGeometry, count: number, dcol: Float64Array, dcolOff: number, dst: Float64Array, dOff: number, exStride: number, chStride: number): void;
+  /**
+   * Max pooling over non-overlapping ps×ps windows of `planes` planes of H_o×W_o entries from aOff
+   * (ps divides H_o and W_o): p[pOff + o] ← the window's maximum, arg[argOff + o] ← its index
+   * relative to aOff, o running over the outputs plane by plane, row-major. Ties and NaN: strict
+   * `>` keeps the FIRST maximal entry in row-major window order (a NaN first entry stays).
+   */
+  maxPool?(planes: number, ho: number, wo: number, ps: number, a: Float64Array, aOff: number, p: Float64Array, pOff: number, arg: Float64Array, argOff: number): void;
 }
 
 /** The shape of one 'valid' convolution for `im2col`/`col2im`: input C_in×H×W, kernel k, stride s, output H_o×W_o. */
@@ -76,7 +83,7 @@ export interface ConvGeometry {
 }
 
 /** The elementwise kernels of a kernel set (see `elementwiseOf`). */
-export type ElementwiseKernels = Required<Pick<Kernels, 'allocate' | 'relu' | 'reluMask' | 'linfStep' | 'im2col' | 'col2im'>>;
+export type ElementwiseKernels = Required<Pick<Kernels, 'allocate' | 'relu' | 'reluMask' | 'linfStep' | 'im2col' | 'col2im' | 'maxPool'>>;
 
 /** The reference loops of the elementwise kernels (see `Kernels`), shared by every backend's fallback. */
 export const elementwiseReference: ElementwiseKernels = Object.freeze({
@@ -154,6 +161,34 @@ export const elementwiseReference: ElementwiseKernels = Object.freeze({
       }
     }
   },
+  maxPool(planes: number, ho: number, wo: number, ps: number, a: Float64Array, aOff: number, p: Float64Array, pOff: number, arg: Float64Array, argOff: number): void {
+    const hp = ho / ps;
+    const wp = wo / ps;
+    const nPos = ho * wo;
+    let o = 0;
+    for (let c = 0; c < planes; c++) {
+      for (let pi = 0; pi < hp; pi++) {
+        for (let pj = 0; pj < wp; pj++) {
+          const top = c * nPos + pi * ps * wo + pj * ps;
+          let best = a[aOff + top];
+          let at = top;
+          for (let u = 0; u < ps; u++) {
+            const row = top + u * wo;
+            for (let v = 0; v < ps; v++) {
+              const val = a[aOff + row + v];
+              if (val > best) {
+                best = val;
+                at = row + v;
+              }
+            }
+          }
+          p[pOff + o] = best;
+          arg[argOff + o] = at;
+          o++;
+        }
+      }
+    }
+  },
 });
 
 /** Plain TypeScript reference kernels. */
@@ -217,7 +252,7 @@ export const jsKernels: Kernels & ElementwiseKernels = {
  * sets written before they existed keep working, with the same results).
  */
 export function elementwiseOf(k: Kernels): ElementwiseKernels {
-  return k.allocate && k.relu && k.reluMask && k.linfStep && k.im2col && k.col2im ? (k as ElementwiseKernels) : elementwiseReference;
+  return k.allocate && k.relu && k.reluMask && k.linfStep && k.im2col && k.col2im && k.maxPool ? (k as ElementwiseKernels) : elementwiseReference;
 }
 
 let active: Kernels = jsKernels;

@@ -533,42 +533,20 @@ function forEachWindow(P: ConvPlan, visit: (base: number) => void): void {
  */
 function pool(P: ConvPlan, planes: number, zOff: number, pOff: number, argOff: number, a: Float64Array, p: Float64Array, arg: Float64Array): void {
   const { hp, wp, ps, wo, nPos } = P;
-  const co = planes;
-  let o = 0;
   if (P.pool === POOL_MAX) {
-    for (let c = 0; c < co; c++) {
-      for (let pi = 0; pi < hp; pi++) {
-        for (let pj = 0; pj < wp; pj++) {
-          const top = c * nPos + pi * ps * wo + pj * ps;
-          let best = a[zOff + top];
-          let at = top;
-          for (let u = 0; u < ps; u++) {
-            const row = top + u * wo;
-            for (let v = 0; v < ps; v++) {
-              const val = a[zOff + row + v];
-              if (val > best) {
-                best = val;
-                at = row + v;
-              }
-            }
-          }
-          p[pOff + o] = best;
-          arg[argOff + o] = at;
-          o++;
-        }
-      }
-    }
-  } else {
-    const invArea = 1 / (ps * ps);
-    for (let c = 0; c < co; c++) {
-      for (let pi = 0; pi < hp; pi++) {
-        for (let pj = 0; pj < wp; pj++) {
-          const top = zOff + c * nPos + pi * ps * wo + pj * ps;
-          let sum = 0;
-          for (let u = 0; u < ps; u++) for (let v = 0; v < ps; v++) sum += a[top + u * wo + v];
-          p[pOff + o] = sum * invArea;
-          o++;
-        }
+    elementwiseOf(kernels()).maxPool(planes, P.ho, wo, ps, a, zOff, p, pOff, arg, argOff);
+    return;
+  }
+  const invArea = 1 / (ps * ps);
+  let o = 0;
+  for (let c = 0; c < planes; c++) {
+    for (let pi = 0; pi < hp; pi++) {
+      for (let pj = 0; pj < wp; pj++) {
+        const top = zOff + c * nPos + pi * ps * wo + pj * ps;
+        let sum = 0;
+        for (let u = 0; u < ps; u++) for (let v = 0; v < ps; v++) sum += a[top + u * wo + v];
+        p[pOff + o] = sum * invArea;
+        o++;
       }
     }
   }

@@ -62,6 +62,7 @@ export interface OpenblasKernels extends Kernels {
   readonly linfStep: ElementwiseKernels['linfStep'];
   readonly im2col: ElementwiseKernels['im2col'];
   readonly col2im: ElementwiseKernels['col2im'];
+  readonly maxPool: ElementwiseKernels['maxPool'];
   /** The library file that was loaded. */
   readonly library: string;
   /** OpenBLAS threads in use. */
@@ -146,6 +147,7 @@ export function loadOpenblasKernels(options: OpenblasOptions): { kernels: Openbl
     linfStep: (n, G, go, D, dOff, P, po, X, xo, alpha, eps, points) => ew.linfStep(n, G, go, D, dOff, P, po, X, xo, alpha, eps, points),
     im2col: (g, count, src, so, exStride, chStride, col, colOff) => ew.im2col(g, count, src, so, exStride, chStride, col, colOff),
     col2im: (g, count, dcol, dcolOff, dst, dOff, exStride, chStride) => ew.col2im(g, count, dcol, dcolOff, dst, dOff, exStride, chStride),
+    maxPool: (planes, ho, wo, ps, a, aOff, p, pOff, arg, argOff) => ew.maxPool(planes, ho, wo, ps, a, aOff, p, pOff, arg, argOff),
     dot: (n, x, xo, y, yo) => fb.dot(n, x, xo, y, yo),
     axpy: (n, a, x, xo, y, yo) => fb.axpy(n, a, x, xo, y, yo),
     gemv(m, n, A, ao, x, xo, y, yo, beta) {

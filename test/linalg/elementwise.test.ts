@@ -6,7 +6,7 @@
  * stay untouched, leak 0 and leak in (0, 1). The WebAssembly backend runs them in place on the buffers
  * of its `allocate` (one instance's memory per call) and as the reference loops on any other arrays;
  * both paths are checked (every NaN counts as one value: see `bits`), and so are the convolution copies
- * `im2col` and `col2im`, and so is the OpenBLAS set when the machine has the library (it hands them
+ * `im2col` and `col2im`, and `maxPool`, and so is the OpenBLAS set when the machine has the library (it hands them
  * to its fallback). A kernel set without them (written before they existed) gets the reference loops
  * from `elementwiseOf` and trains to the same bits.
  */
@@ -156,6 +156,42 @@ describe('elementwise kernels: bit-identical to the definitions on every backend
             assert.deepEqual(bits(dst), bits(wantDst), `col2im ${JSON.stringify(g)} count ${count} channelMajor ${channelMajor}`);
           }
         }
+      }
+    });
+  }
+
+  for (const set of sets) {
+    it(`maxPool, ${set.label}: maxima and first-maximum indices as defined, ties, NaN and ±0 included`, (t) => {
+      const k = set.k();
+      if (!k) return t.skip(set.label.startsWith('openblas') ? 'no OpenBLAS on this machine' : 'no WebAssembly SIMD');
+      const rng = new Rng(5);
+      for (const [planes, ho, wo, ps] of [[1, 2, 2, 2], [3, 4, 6, 2], [2, 6, 6, 3], [4, 3, 3, 1]]) {
+        const n = planes * ho * wo;
+        const outs = (planes * ho * wo) / (ps * ps);
+        const [a, p, arg] = set.arena ? k.allocate([n + 3, outs + 2, outs + 2]) : elementwiseReference.allocate([n + 3, outs + 2, outs + 2]);
+        // Few distinct values, so that windows tie; hostile values mixed in.
+        for (let i = 0; i < a.length; i++) a[i] = rng.uniform() < 0.2 ? HOSTILE[rng.int(HOSTILE.length)] : rng.int(3) - 1;
+        p.fill(7);
+        arg.fill(7);
+        const wantP = p.slice();
+        const wantArg = arg.slice();
+        const aOff = 1;
+        let o = 0;
+        for (let c = 0; c < planes; c++) for (let pi = 0; pi < ho / ps; pi++) for (let pj = 0; pj < wo / ps; pj++) {
+          const top = c * ho * wo + pi * ps * wo + pj * ps;
+          let best = a[aOff + top];
+          let at = top;
+          for (let u = 0; u < ps; u++) for (let v = 0; v < ps; v++) {
+            const idx = top + u * wo + v;
+            if (a[aOff + idx] > best) [best, at] = [a[aOff + idx], idx];
+          }
+          wantP[2 + o] = best;
+          wantArg[1 + o] = at;
+          o++;
+        }
+        k.maxPool(planes, ho, wo, ps, a, aOff, p, 2, arg, 1);
+        assert.deepEqual(bits(p), bits(wantP), `maxPool p ${planes}×${ho}×${wo} ps ${ps}`);
+        assert.deepEqual(Array.from(arg), Array.from(wantArg), `maxPool arg ${planes}×${ho}×${wo} ps ${ps}`);
       }
     });
   }

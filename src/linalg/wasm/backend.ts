@@ -70,6 +70,7 @@ export interface WasmKernels extends Kernels {
   readonly linfStep: ElementwiseKernels['linfStep'];
   readonly im2col: ElementwiseKernels['im2col'];
   readonly col2im: ElementwiseKernels['col2im'];
+  readonly maxPool: ElementwiseKernels['maxPool'];
   readonly thresholds: WasmKernelThresholds;
   /** Bytes of linear memory the instance holds now (it grows to the largest call seen). */
   memoryBytes(): number;
@@ -106,6 +107,7 @@ interface Exports {
   linfStep(n: number, G: number, D: number, P: number, X: number, alpha: number, eps: number, points: number): void;
   im2col(ci: number, wi: number, k: number, s: number, ho: number, wo: number, count: number, src: number, exStride: number, chStride: number, col: number): void;
   col2im(ci: number, hi: number, wi: number, k: number, s: number, ho: number, wo: number, count: number, dcol: number, dst: number, exStride: number, chStride: number): void;
+  maxPool(planes: number, ho: number, wo: number, ps: number, a: number, p: number, arg: number): void;
 }
 
 const PAGE = 65536;
@@ -329,6 +331,12 @@ function wrap(ex: Exports, options: WasmKernelsOptions): WasmKernels {
       const ax = arenaOf(dcol, dst);
       if (ax === undefined) return ref.col2im(g, count, dcol, dcolOff, dst, dOff, exStride, chStride);
       ax.col2im(g.ci, g.hi, g.wi, g.k, g.s, g.ho, g.wo, count, dcol.byteOffset + dcolOff * 8, dst.byteOffset + dOff * 8, exStride, chStride);
+    },
+
+    maxPool(planes, ho, wo, ps, a, aOff, p, pOff, arg, argOff) {
+      const ax = arenaOf(a, p, arg);
+      if (ax === undefined) return ref.maxPool(planes, ho, wo, ps, a, aOff, p, pOff, arg, argOff);
+      ax.maxPool(planes, ho, wo, ps, a.byteOffset + aOff * 8, p.byteOffset + pOff * 8, arg.byteOffset + argOff * 8);
     },
 
     dot(n, x, xo, y, yo) {
