@@ -509,11 +509,12 @@ export function linfStep(n: i32, G: usize, D: usize, P: usize, X: usize, alpha: 
 }
 
 /**
- * im2col of a 'valid' convolution over `count` inputs (src/linalg/kernels.ts, `im2col`): for each
- * (c, u, v) a row of count·H_o·W_o entries, col[…, b·H_o·W_o + i·W_o + j] =
- * src[b·exStride + c·chStride + (i·s + u)·W + j·s + v] (strides in float64 entries). Pure copies.
+ * The window walk of im2col and its adjoint (src/linalg/kernels.ts, `convWindows`): for each
+ * (c, u, v) a col row of count·H_o·W_o entries; entry b·H_o·W_o + i·W_o + j pairs with the image's
+ * b·exStride + c·chStride + (i·s + u)·W + j·s + v (strides in float64 entries): copied into col, or
+ * (adjoint) added onto the image, in the reference's order (the same sums).
  */
-export function im2col(ci: i32, wi: i32, k: i32, s: i32, ho: i32, wo: i32, count: i32, src: usize, exStride: i32, chStride: i32, col: usize): void {
+function convWindows(ci: i32, wi: i32, k: i32, s: i32, ho: i32, wo: i32, count: i32, img: usize, exStride: i32, chStride: i32, col: usize, adjoint: bool): void {
   const rowBytes = (<usize>count * <usize>ho * <usize>wo) << 3;
   let r = col;
   for (let c = 0; c < ci; c++) {
@@ -522,13 +523,29 @@ export function im2col(ci: i32, wi: i32, k: i32, s: i32, ho: i32, wo: i32, count
         let q = r;
         for (let b = 0; b < count; b++) {
           for (let i = 0; i < ho; i++) {
-            const row = src + ((<usize>b * <usize>exStride + <usize>c * <usize>chStride + <usize>(i * s + u) * <usize>wi + <usize>v) << 3);
+            const row = img + ((<usize>b * <usize>exStride + <usize>c * <usize>chStride + <usize>(i * s + u) * <usize>wi + <usize>v) << 3);
             if (s == 1) {
               let j = 0;
-              for (; j + 2 <= wo; j += 2) v128.store(q + (<usize>j << 3), v128.load(row + (<usize>j << 3)));
-              if (j < wo) store<f64>(q + (<usize>j << 3), load<f64>(row + (<usize>j << 3)));
+              if (adjoint) {
+                for (; j + 2 <= wo; j += 2) {
+                  const p = row + (<usize>j << 3);
+                  v128.store(p, f64x2.add(v128.load(p), v128.load(q + (<usize>j << 3))));
+                }
+                if (j < wo) {
+                  const p = row + (<usize>j << 3);
+                  store<f64>(p, load<f64>(p) + load<f64>(q + (<usize>j << 3)));
+                }
+              } else {
+                for (; j + 2 <= wo; j += 2) v128.store(q + (<usize>j << 3), v128.load(row + (<usize>j << 3)));
+                if (j < wo) store<f64>(q + (<usize>j << 3), load<f64>(row + (<usize>j << 3)));
+              }
             } else {
-              for (let j = 0; j < wo; j++) store<f64>(q + (<usize>j << 3), load<f64>(row + (<usize>(j * s) << 3)));
+              for (let j = 0; j < wo; j++) {
+                const p = row + (<usize>(j * s) << 3);
+                const e = q + (<usize>j << 3);
+                if (adjoint) store<f64>(p, load<f64>(p) + load<f64>(e));
+                else store<f64>(e, load<f64>(p));
+              }
             }
             q += <usize>wo << 3;
           }
@@ -539,44 +556,15 @@ export function im2col(ci: i32, wi: i32, k: i32, s: i32, ho: i32, wo: i32, count
   }
 }
 
-/**
- * Its adjoint (`col2im`): dst ← 0 over count·C_in·H·W entries, then dst[…] += dcol[…] window by
- * window in the reference's order (each entry sums its windows in (c, u, v) order: the same sums).
- */
+/** im2col (`im2col`): the windows of `count` images copied into col. Pure copies. */
+export function im2col(ci: i32, wi: i32, k: i32, s: i32, ho: i32, wo: i32, count: i32, src: usize, exStride: i32, chStride: i32, col: usize): void {
+  convWindows(ci, wi, k, s, ho, wo, count, src, exStride, chStride, col, false);
+}
+
+/** Its adjoint (`col2im`): dst ← 0 over count·C_in·H·W entries, then every window of dcol added on. */
 export function col2im(ci: i32, hi: i32, wi: i32, k: i32, s: i32, ho: i32, wo: i32, count: i32, dcol: usize, dst: usize, exStride: i32, chStride: i32): void {
   memory.fill(dst, 0, (<usize>count * <usize>ci * <usize>hi * <usize>wi) << 3);
-  const rowBytes = (<usize>count * <usize>ho * <usize>wo) << 3;
-  let r = dcol;
-  for (let c = 0; c < ci; c++) {
-    for (let u = 0; u < k; u++) {
-      for (let v = 0; v < k; v++) {
-        let q = r;
-        for (let b = 0; b < count; b++) {
-          for (let i = 0; i < ho; i++) {
-            const row = dst + ((<usize>b * <usize>exStride + <usize>c * <usize>chStride + <usize>(i * s + u) * <usize>wi + <usize>v) << 3);
-            if (s == 1) {
-              let j = 0;
-              for (; j + 2 <= wo; j += 2) {
-                const p = row + (<usize>j << 3);
-                v128.store(p, f64x2.add(v128.load(p), v128.load(q + (<usize>j << 3))));
-              }
-              if (j < wo) {
-                const p = row + (<usize>j << 3);
-                store<f64>(p, load<f64>(p) + load<f64>(q + (<usize>j << 3)));
-              }
-            } else {
-              for (let j = 0; j < wo; j++) {
-                const p = row + (<usize>(j * s) << 3);
-                store<f64>(p, load<f64>(p) + load<f64>(q + (<usize>j << 3)));
-              }
-            }
-            q += <usize>wo << 3;
-          }
-        }
-        r += rowBytes;
-      }
-    }
-  }
+  convWindows(ci, wi, k, s, ho, wo, count, dst, exStride, chStride, dcol, true);
 }
 
 /**

@@ -85,6 +85,37 @@ export interface ConvGeometry {
 /** The elementwise kernels of a kernel set (see `elementwiseOf`). */
 export type ElementwiseKernels = Required<Pick<Kernels, 'allocate' | 'relu' | 'reluMask' | 'linfStep' | 'im2col' | 'col2im' | 'maxPool'>>;
 
+/** A kernel set with every elementwise kernel (as the built-in ones are). */
+export type CompleteKernels = Kernels & ElementwiseKernels;
+
+/**
+ * The window walk of im2col and its adjoint: for each (c, u, v), example b and output row i, the W_o
+ * entries of col's row (c·k + u)·k + v at b·H_o·W_o + i·W_o and those of the image at
+ * imgOff + b·exStride + c·chStride + (i·s + u)·W + v (step s): copied into col, or (adjoint) added
+ * onto the image.
+ */
+function convWindows(g: ConvGeometry, count: number, img: Float64Array, imgOff: number, exStride: number, chStride: number, col: Float64Array, colOff: number, adjoint: boolean): void {
+  const { ci, wi, k, s, ho, wo } = g;
+  const width = count * ho * wo;
+  let r = colOff;
+  for (let c = 0; c < ci; c++) {
+    for (let u = 0; u < k; u++) {
+      for (let v = 0; v < k; v++) {
+        let q = r;
+        for (let b = 0; b < count; b++) {
+          for (let i = 0; i < ho; i++) {
+            const row = imgOff + b * exStride + c * chStride + (i * s + u) * wi + v;
+            if (adjoint) for (let j = 0; j < wo; j++) img[row + j * s] += col[q + j];
+            else for (let j = 0; j < wo; j++) col[q + j] = img[row + j * s];
+            q += wo;
+          }
+        }
+        r += width;
+      }
+    }
+  }
+}
+
 /** The reference loops of the elementwise kernels (see `Kernels`), shared by every backend's fallback. */
 export const elementwiseReference: ElementwiseKernels = Object.freeze({
   allocate(lengths: readonly number[]): Float64Array[] {
@@ -119,47 +150,11 @@ export const elementwiseReference: ElementwiseKernels = Object.freeze({
     }
   },
   im2col(g: ConvGeometry, count: number, src: Float64Array, so: number, exStride: number, chStride: number, col: Float64Array, colOff: number): void {
-    const { ci, wi, k, s, ho, wo } = g;
-    const width = count * ho * wo;
-    let r = colOff;
-    for (let c = 0; c < ci; c++) {
-      for (let u = 0; u < k; u++) {
-        for (let v = 0; v < k; v++) {
-          let q = r;
-          for (let b = 0; b < count; b++) {
-            for (let i = 0; i < ho; i++) {
-              const row = so + b * exStride + c * chStride + (i * s + u) * wi + v;
-              if (s === 1) for (let j = 0; j < wo; j++) col[q + j] = src[row + j];
-              else for (let j = 0; j < wo; j++) col[q + j] = src[row + j * s];
-              q += wo;
-            }
-          }
-          r += width;
-        }
-      }
-    }
+    convWindows(g, count, src, so, exStride, chStride, col, colOff, false);
   },
   col2im(g: ConvGeometry, count: number, dcol: Float64Array, dcolOff: number, dst: Float64Array, dOff: number, exStride: number, chStride: number): void {
-    const { ci, hi, wi, k, s, ho, wo } = g;
-    dst.fill(0, dOff, dOff + count * ci * hi * wi);
-    const width = count * ho * wo;
-    let r = dcolOff;
-    for (let c = 0; c < ci; c++) {
-      for (let u = 0; u < k; u++) {
-        for (let v = 0; v < k; v++) {
-          let q = r;
-          for (let b = 0; b < count; b++) {
-            for (let i = 0; i < ho; i++) {
-              const row = dOff + b * exStride + c * chStride + (i * s + u) * wi + v;
-              if (s === 1) for (let j = 0; j < wo; j++) dst[row + j] += dcol[q + j];
-              else for (let j = 0; j < wo; j++) dst[row + j * s] += dcol[q + j];
-              q += wo;
-            }
-          }
-          r += width;
-        }
-      }
-    }
+    dst.fill(0, dOff, dOff + count * g.ci * g.hi * g.wi);
+    convWindows(g, count, dst, dOff, exStride, chStride, dcol, dcolOff, true);
   },
   maxPool(planes: number, ho: number, wo: number, ps: number, a: Float64Array, aOff: number, p: Float64Array, pOff: number, arg: Float64Array, argOff: number): void {
     const hp = ho / ps;
@@ -192,7 +187,7 @@ export const elementwiseReference: ElementwiseKernels = Object.freeze({
 });
 
 /** Plain TypeScript reference kernels. */
-export const jsKernels: Kernels & ElementwiseKernels = {
+export const jsKernels: CompleteKernels = {
   name: 'js',
   ...elementwiseReference,
   dot(n, x, xo, y, yo) {

@@ -20,7 +20,7 @@
  * in a WeakMap), so a training step allocates nothing after its first step.
  */
 import { createRequire } from 'node:module';
-import { elementwiseOf, type ElementwiseKernels, type Kernels } from '../linalg/kernels.ts';
+import { elementwiseOf, type CompleteKernels, type Kernels } from '../linalg/kernels.ts';
 
 /** Options of {@link loadOpenblasKernels}. */
 export interface OpenblasOptions {
@@ -54,15 +54,7 @@ export const OPENBLAS_THRESHOLDS: OpenblasThresholds = Object.freeze({ gemm: 409
 export const OPENBLAS_LIBRARIES: readonly string[] = ['libopenblas.so.0', 'libopenblas.so', 'libopenblas.dylib', 'libopenblas.dll'];
 
 /** The OpenBLAS kernels, with what was loaded. */
-export interface OpenblasKernels extends Kernels {
-  // The elementwise kernels, always present here.
-  readonly allocate: ElementwiseKernels['allocate'];
-  readonly relu: ElementwiseKernels['relu'];
-  readonly reluMask: ElementwiseKernels['reluMask'];
-  readonly linfStep: ElementwiseKernels['linfStep'];
-  readonly im2col: ElementwiseKernels['im2col'];
-  readonly col2im: ElementwiseKernels['col2im'];
-  readonly maxPool: ElementwiseKernels['maxPool'];
+export interface OpenblasKernels extends CompleteKernels {
   /** The library file that was loaded. */
   readonly library: string;
   /** OpenBLAS threads in use. */

@@ -23,7 +23,7 @@
  * inputs. `jsKernels` skips products with a zero factor (so 0·∞ never makes a NaN there); the wasm
  * kernels skip them only where the JS reference tests the same scalar (rows of ger, gemvT).
  */
-import { elementwiseReference, jsKernels, setKernels, type ElementwiseKernels, type Kernels } from '../kernels.ts';
+import { elementwiseReference, jsKernels, setKernels, type CompleteKernels, type Kernels } from '../kernels.ts';
 import { KERNELS_WASM_BASE64 } from './kernels-wasm.generated.ts';
 
 /**
@@ -62,15 +62,7 @@ export interface WasmKernelsOptions {
 }
 
 /** The WebAssembly kernels, with their crossovers. */
-export interface WasmKernels extends Kernels {
-  // The elementwise kernels, always present here.
-  readonly allocate: ElementwiseKernels['allocate'];
-  readonly relu: ElementwiseKernels['relu'];
-  readonly reluMask: ElementwiseKernels['reluMask'];
-  readonly linfStep: ElementwiseKernels['linfStep'];
-  readonly im2col: ElementwiseKernels['im2col'];
-  readonly col2im: ElementwiseKernels['col2im'];
-  readonly maxPool: ElementwiseKernels['maxPool'];
+export interface WasmKernels extends CompleteKernels {
   readonly thresholds: WasmKernelThresholds;
   /** Bytes of linear memory the instance holds now (it grows to the largest call seen). */
   memoryBytes(): number;
