@@ -105,7 +105,10 @@ function convWindows(g: ConvGeometry, count: number, img: Float64Array, imgOff: 
         for (let b = 0; b < count; b++) {
           for (let i = 0; i < ho; i++) {
             const row = imgOff + b * exStride + c * chStride + (i * s + u) * wi + v;
-            if (adjoint) for (let j = 0; j < wo; j++) img[row + j * s] += col[q + j];
+            if (adjoint) {
+              if (s === 1) for (let j = 0; j < wo; j++) img[row + j] += col[q + j];
+              else for (let j = 0; j < wo; j++) img[row + j * s] += col[q + j];
+            } else if (s === 1) for (let j = 0; j < wo; j++) col[q + j] = img[row + j];
             else for (let j = 0; j < wo; j++) col[q + j] = img[row + j * s];
             q += wo;
           }
