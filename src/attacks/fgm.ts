@@ -49,6 +49,8 @@ export class MarginScratch {
   bws: BatchWorkspace | null = null;
   /** Model that `bws` belongs to. */
   private bwsModel: Model | null = null;
+  /** The rows `bws` was asked for. */
+  private bwsAsked = 0;
   /** Per pass (rows × K): outputs F and the seeds D = e_y − e_{j*} (or y). */
   bOut = new Float64Array(0);
   bDOut = new Float64Array(0);
@@ -92,9 +94,11 @@ export class MarginScratch {
     const rows = Math.max(1, Math.min(count, ATTACK_BATCH_ROWS));
     const d = model.inputDim;
     const K = model.outputDim;
-    if (this.bws === null || this.bwsModel !== model || this.bws.maxRows < rows) {
+    // The model may give fewer rows than asked (bws.maxRows, the pass size): compare with the ask.
+    if (this.bws === null || this.bwsModel !== model || this.bwsAsked < rows) {
       this.bws = model.createBatchWorkspace(rows);
       this.bwsModel = model;
+      this.bwsAsked = rows;
     }
     const R = this.bws.maxRows;
     if (this.bOut.length < R * K) {

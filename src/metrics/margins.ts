@@ -84,6 +84,8 @@ export class MarginEvaluator {
   private readonly batchModel: BatchModel | null;
   /** Batch scratch, grown to min(rows asked for, batchRows) on first use and then reused. */
   private bws: BatchWorkspace | null = null;
+  /** The rows `bws` was asked for. */
+  private bwsAsked = 0;
   /** Outputs F and seeds D of one pass, (rows × K) each. */
   private bOut = new Float64Array(0);
   private bDOut = new Float64Array(0);
@@ -119,8 +121,10 @@ export class MarginEvaluator {
   /** Makes the batch scratch hold passes of min(count, batchRows) rows (allocates only when it grows). */
   private ensureBatch(model: BatchModel, count: number): BatchWorkspace {
     const rows = Math.max(1, Math.min(count, this.batchRows));
-    if (this.bws === null || this.bws.maxRows < rows) {
+    // The model may give fewer rows than asked (bws.maxRows, the pass size): compare with the ask.
+    if (this.bws === null || this.bwsAsked < rows) {
       this.bws = model.createBatchWorkspace(rows);
+      this.bwsAsked = rows;
       this.bOut = new Float64Array(rows * model.outputDim);
       this.bDOut = new Float64Array(rows * model.outputDim);
     }

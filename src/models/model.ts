@@ -89,7 +89,11 @@ export interface Model {
   /** End-to-end predictor β(θ) ∈ R^d, for linear-in-x binary models (f = ⟨β, x⟩). */
   predictor?(theta: Float64Array, out: Float64Array, ws: Workspace): void;
 
-  /** Scratch for the batch methods, for up to `maxRows` ≥ 1 examples per call. */
+  /**
+   * Scratch for the batch methods, for up to `maxRows` ≥ 1 examples per call. A model may return a
+   * workspace for fewer rows (at least 1) to bound its memory: callers pass at most the returned
+   * `maxRows` rows per call.
+   */
   createBatchWorkspace?(maxRows: number): BatchWorkspace;
   /**
    * out[b·K + k] ← f_k(θ; x_b) for b < count, k < K (out is count×K row-major); x_b as in the

@@ -78,6 +78,12 @@ export function convStackShapes(inputShape: readonly number[], conv: readonly Co
   return shapes;
 }
 
+/**
+ * Memory bound of one relu-cnn batch workspace: `createBatchWorkspace` gives fewer rows than asked
+ * when that many would take more (the im2col matrices of a pass grow with rows × C_in·k·k × H_o·W_o).
+ */
+export const RELU_CNN_BATCH_BYTES = 64 * 2 ** 20;
+
 /** A relu-cnn {@link Model} with its shape arithmetic and a kink diagnostic. */
 export interface ReluCnn extends Model {
   /** Per conv layer: input, conv output and pooled output shapes (see {@link convStackShapes}). */
@@ -368,14 +374,16 @@ export function createReluCnn(options: ReluCnnOptions): ReluCnn {
       }
     },
     createBatchWorkspace(maxRows: number): BatchWorkspace {
-      // Every per-example buffer ×maxRows (offsets scale by R), plus the flattened last hidden layer
-      // and its gradient (R × flat, one example per row) and gathered input rows; one `allocate`
-      // call, so the elementwise kernels run in place (e.g. in WebAssembly memory).
-      const R = maxRows;
+      // Every per-example buffer ×R (offsets scale by R), plus the flattened last hidden layer and
+      // its gradient (R × flat, one example per row) and gathered input rows; one `allocate` call,
+      // so the elementwise kernels run in place (e.g. in WebAssembly memory). R is maxRows, or fewer
+      // when the im2col matrices would take more than RELU_CNN_BATCH_BYTES.
+      const perRow = 8 * (colSize + 3 * zSize + pSize + argSize + ghSize + gcolSize + 2 * flat + d);
+      const R = Math.max(1, Math.min(maxRows, Math.floor(RELU_CNN_BATCH_BYTES / perRow)));
       const [col, z, a, gz, p, arg, gh, gcol, hflat, ghflat, x] = elementwiseOf(kernels()).allocate([
         R * colSize, R * zSize, R * zSize, R * zSize, R * pSize, R * argSize, R * ghSize, R * gcolSize, R * flat, R * flat, R * d,
       ]);
-      return { maxRows, buffers: { col, z, a, gz, p, arg, gh, gcol, hflat, ghflat, x } };
+      return { maxRows: R, buffers: { col, z, a, gz, p, arg, gh, gcol, hflat, ghflat, x } };
     },
     forwardBatch(theta, X, rows, start, count, out, bws) {
       const K = kernels();

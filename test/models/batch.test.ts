@@ -248,6 +248,35 @@ describe('MarginEvaluator: batch path vs per-example path', () => {
     }
   }
 
+  it('relu-cnn bounds its workspace by memory: fewer rows than asked, passes of that size, the same results, no new workspace per call', () => {
+    // ~4 MB of im2col and activations per row: RELU_CNN_BATCH_BYTES (64 MiB) holds ~16 rows.
+    const model = createModel({ kind: 'relu-cnn', inputDim: 10000, inputShape: [1, 100, 100], conv: [{ channels: 8, kernel: 3, pool: { kind: 'max', size: 2 } }], outputs: 3 }) as BatchModel;
+    const asked = model.createBatchWorkspace(256);
+    assert.ok(asked.maxRows >= 1 && asked.maxRows < 31, `maxRows ${asked.maxRows}`);
+    const n = 31;
+    const data = makeData(9, n, model.inputDim, 3);
+    const theta = model.init(new Rng(4), 1);
+    const slow = new MarginEvaluator(perExampleOnly(model), data);
+    const fast = new MarginEvaluator(model, data);
+    const g = slow.groupSize;
+    const weights = Float64Array.from({ length: n * g }, (_, k) => 1 / (k + 1));
+    const ref = { m: new Float64Array(n * g), grad: new Float64Array(model.numParams) };
+    slow.margins(theta, data.X, null, ref.m);
+    slow.gradient(theta, data.X, null, weights, ref.grad);
+    const m = new Float64Array(n * g);
+    const grad = new Float64Array(model.numParams);
+    fast.margins(theta, data.X, null, m);
+    const bws = fast.batchWorkspace;
+    assert.ok(bws !== null && bws.maxRows < n, 'several passes');
+    fast.gradientAtLastMargins(weights, grad);
+    assertAllClose(m, ref.m, BATCH_TOL, 'margins');
+    assertAllClose(grad, ref.grad, BATCH_TOL, 'gradient');
+    fast.margins(theta, data.X, null, m);
+    fast.gradient(theta, data.X, null, weights, grad);
+    assert.equal(fast.batchWorkspace, bws, 'the workspace is reused');
+    assertAllClose(grad, ref.grad, BATCH_TOL, 'gradient, second call');
+  });
+
   it('gradientAtLastMargins reuses the activations of the margins pass (no forward pass) and equals gradient exactly', () => {
     const base = createReluMlp({ inputDim: 4, depth: 3, width: 6, outputs: 3 }) as BatchModel;
     let forwards = 0;
